@@ -1,0 +1,53 @@
+# odah: see README.md. `make help` lists the targets.
+PYTHON ?= python3.11
+VENV := .venv
+RVENV := .venv-render
+PY := $(VENV)/bin/python
+RPY := $(RVENV)/bin/python
+# One shared anny cache (~790 MB, built once) for tests, demo and benchmarks.
+export ANNY_CACHE_DIR ?= $(CURDIR)/.cache/anny
+PYTEST_ARGS ?=
+
+.PHONY: help setup system-deps test test-fast bench clean distclean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
+
+setup: system-deps $(VENV)/.installed $(RVENV)/.installed  ## build both environments (quick when done)
+	@echo "setup: ok. .venv (pipeline, opensim, torch) and .venv-render (bpy) are ready."
+
+system-deps:  ## install the EGL/Mesa/X libraries headless Blender needs (root), or print the command
+	@scripts/system-deps.sh
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch is pinned to 2.13.0 in pyproject: any other spec would download GBs of CUDA wheels.
+	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -c "import opensim, torch, numpy; assert int(numpy.__version__.split('.')[0]) >= 2"
+	@touch $@
+
+$(RVENV)/.installed: pyproject.toml
+	@test -x $(RPY) || $(PYTHON) -m venv $(RVENV)
+	$(RPY) -m pip install --quiet --upgrade pip
+	$(RPY) -m pip install --quiet "bpy==5.0.1" "numpy>=1.26,<2" pyyaml tqdm
+	# The project itself, without its heavy dependencies (torch, opensim need numpy >= 2).
+	$(RPY) -m pip install --quiet --no-deps -e .
+	$(RPY) -c "import bpy, pipeline; print('bpy', bpy.app.version_string)"
+	@touch $@
+
+test: setup  ## run the whole test suite (Blender and end-to-end tests included)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: setup  ## the test suite without the slow (Blender, end-to-end) tests
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+bench: setup  ## run every benchmark in benchmarks/ and print the figures
+	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:  ## remove outputs, caches of tests and Python byte code (keeps environments)
+	rm -rf output .pytest_cache
+	find . -name __pycache__ -type d -prune -not -path "./.venv*" -exec rm -rf {} +
+
+distclean: clean  ## also remove both environments and the anny cache
+	rm -rf $(VENV) $(RVENV) .cache

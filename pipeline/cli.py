@@ -1,0 +1,85 @@
+"""The ``odah`` command line.
+
+Each subcommand lives in ``pipeline/commands/<name>.py`` and defines ``HELP`` (one line),
+``add_arguments(parser)`` and ``run(args, cfg) -> int``. Heavy imports (torch, opensim) happen
+inside ``run`` so that ``odah --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from . import __version__
+from .errors import OdahError
+from .log import get_logger, setup_logging
+
+#: (subcommand, module under pipeline.commands), in the order --help lists them.
+COMMANDS: list[tuple[str, str]] = [
+    ("config", "config_cmd"),
+]
+
+EPILOG = """\
+Every subcommand takes -c/--config PRESET (a shipped preset name or a YAML file) and
+key=value overrides with -s/--set, e.g.  odah render-check -s render.samples=4
+Run 'odah config --list' to see every configuration key, its default, unit and range.
+"""
+
+
+def _common_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    g = common.add_argument_group("configuration and output")
+    g.add_argument("-c", "--config", metavar="PRESET",
+                   help="preset name (see 'odah config --presets') or a YAML file; default: built-in defaults")
+    g.add_argument("-s", "--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides",
+                   help="override one config key, e.g. -s render.width=320 (repeatable)")
+    g.add_argument("-v", "--verbose", action="store_true", help="debug logging and full tracebacks")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="odah",
+        description="odah: motion capture -> labelled synthetic two-view videos for markerless biomechanics.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"odah {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    common = _common_parser()
+    for name, module_name in COMMANDS:
+        module = importlib.import_module(f"pipeline.commands.{module_name}")
+        p = sub.add_parser(name, help=module.HELP, description=getattr(module, "DESCRIPTION", module.HELP),
+                           parents=[common], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        module.add_arguments(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    setup_logging(args.verbose)
+    log = get_logger()
+    try:
+        from .config import load_config
+
+        cfg = load_config(args.config, args.overrides)
+        return int(args._module.run(args, cfg) or 0)
+    except OdahError as exc:
+        if args.verbose:
+            log.exception("%s", exc)
+        else:
+            log.error("%s", exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        log.error("interrupted")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

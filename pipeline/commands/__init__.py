@@ -1,0 +1,1 @@
+"""One module per ``odah`` subcommand (see :mod:`pipeline.cli`)."""

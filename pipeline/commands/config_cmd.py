@@ -1,0 +1,38 @@
+"""``odah config``: show the resolved configuration, every key, or the presets."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import yaml
+
+HELP = "show the resolved configuration, list every key with its default and range, or the presets"
+DESCRIPTION = """\
+Print the configuration that -c/--config and -s/--set resolve to (YAML), or with --list every
+key with its default, unit, allowed range and meaning. Use it to check a preset before a long run."""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--list", action="store_true", help="list every key, default, unit/range and help text")
+    g.add_argument("--presets", action="store_true", help="list the shipped presets")
+    p.add_argument("--out", metavar="FILE.yaml", help="also save the resolved configuration to this file")
+
+
+def run(args, cfg) -> int:
+    from ..config import available_presets, config_to_dict, describe_config, save_config
+
+    if args.list:
+        rows = describe_config()
+        w = max(len(r[0]) for r in rows)
+        for key, default, allowed, help_text in rows:
+            print(f"{key:<{w}}  {default:<12} {allowed:<24} {help_text}")
+        return 0
+    if args.presets:
+        print("\n".join(available_presets()))
+        return 0
+    sys.stdout.write(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+    if args.out:
+        save_config(cfg, args.out)
+    return 0

@@ -1,0 +1,222 @@
+"""Load, validate, override, describe and save configurations."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import ConfigError
+from ..io_utils import atomic_write_text
+from .schema import Config
+
+PRESET_DIR = Path(__file__).resolve().parent / "presets"
+
+
+def available_presets() -> list[str]:
+    """Names of the shipped presets (``pipeline/config/presets/*.yaml``)."""
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin in (list, tuple):
+        args = typing.get_args(tp)
+        inner = ", ".join(_type_name(a) for a in args if a is not Ellipsis)
+        return f"list of {inner}"
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if tp is type(None):
+        return "null"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _coerce(key: str, tp: Any, value: Any, meta: dict) -> Any:
+    """Check ``value`` against the annotation ``tp`` and the field metadata; return it typed."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(key, arg, value, meta)
+            except ConfigError:
+                continue
+        raise ConfigError(f"config key '{key}': expected {_type_name(tp)}, got {value!r}")
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"config key '{key}': expected {_type_name(tp)}, got {value!r}")
+        args = [a for a in typing.get_args(tp) if a is not Ellipsis]
+        item_tp = args[0] if args else Any
+        items = [_coerce(f"{key}[{i}]", item_tp, v, meta) for i, v in enumerate(value)]
+        if origin is tuple and len(args) > 1 and Ellipsis not in typing.get_args(tp):
+            if len(items) != len(args):
+                raise ConfigError(f"config key '{key}': expected {len(args)} values, got {len(items)}")
+        return tuple(items) if origin is tuple else items
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"config key '{key}': expected true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"config key '{key}': expected an integer, got {value!r}")
+        _check_range(key, value, meta)
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"config key '{key}': expected a number, got {value!r}")
+        _check_range(key, float(value), meta)
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"config key '{key}': expected a string, got {value!r}")
+        choices = meta.get("choices")
+        if choices and value not in choices:
+            raise ConfigError(f"config key '{key}': expected one of {', '.join(map(str, choices))}; got {value!r}")
+        return value
+    if tp is Any:
+        return value
+    raise ConfigError(f"config key '{key}': unsupported field type {tp!r}")
+
+
+def _check_range(key: str, value: float, meta: dict) -> None:
+    lo, hi = meta.get("min"), meta.get("max")
+    unit = f" {meta['unit']}" if meta.get("unit") else ""
+    if lo is not None and value < lo:
+        raise ConfigError(f"config key '{key}': {value}{unit} is below the minimum {lo}{unit}")
+    if hi is not None and value > hi:
+        raise ConfigError(f"config key '{key}': {value}{unit} is above the maximum {hi}{unit}")
+    choices = meta.get("choices")
+    if choices and value not in choices:
+        raise ConfigError(f"config key '{key}': expected one of {', '.join(map(str, choices))}; got {value!r}")
+
+
+def _build(cls: type, data: dict, prefix: str, base: Any = None) -> Any:
+    """Build dataclass ``cls`` from ``data`` layered over ``base`` (or the defaults)."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"config key '{prefix.rstrip('.') or '<root>'}': expected a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        known = ", ".join(sorted(fields))
+        raise ConfigError(f"config key '{prefix}{unknown[0]}': unknown key (known keys here: {known})")
+    values = {}
+    for name, f in fields.items():
+        key = prefix + name
+        tp = hints[name]
+        current = getattr(base, name) if base is not None else None
+        if dataclasses.is_dataclass(tp):
+            values[name] = _build(tp, data.get(name, {}), key + ".", current)
+        elif name in data:
+            values[name] = _coerce(key, tp, data[name], dict(f.metadata))
+        elif base is not None:
+            values[name] = current
+    return cls(**values)
+
+
+def config_from_dict(data: dict | None, base: Config | None = None) -> Config:
+    """A validated :class:`Config` from a nested mapping, layered over ``base`` or the defaults."""
+    return _build(Config, data or {}, "", base)
+
+
+def config_to_dict(cfg: Any) -> dict:
+    """Plain nested dict of a config (tuples become lists), ready for YAML or JSON."""
+    out = {}
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        out[f.name] = config_to_dict(v) if dataclasses.is_dataclass(v) else (list(v) if isinstance(v, tuple) else v)
+    return out
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config file must hold a mapping of sections, got {type(data).__name__}")
+    return data
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"render.width=320"`` -> (["render", "width"], 320); the value is parsed as YAML."""
+    if "=" not in text:
+        raise ConfigError(f"override '{text}': expected key=value, e.g. render.width=320")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    if not key:
+        raise ConfigError(f"override '{text}': the key is empty")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.split("."), value
+
+
+def load_config(preset: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Defaults, then a preset (a shipped name like ``demo`` or a YAML path), then overrides."""
+    cfg = Config()
+    if preset:
+        path = Path(preset)
+        if not path.suffix:
+            path = PRESET_DIR / f"{preset}.yaml"
+            if not path.exists():
+                raise ConfigError(
+                    f"preset '{preset}': no such preset (shipped: {', '.join(available_presets())}; or give a .yaml path)"
+                )
+        data = _read_yaml(path)
+        try:
+            cfg = config_from_dict(data, cfg)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+    for text in overrides:
+        keys, value = parse_override(text)
+        nested: Any = value
+        for k in reversed(keys):
+            nested = {k: nested}
+        cfg = config_from_dict(nested, cfg)
+    return cfg
+
+
+def save_config(cfg: Config, path: str | Path) -> Path:
+    """Write the resolved config as YAML (atomically) and return the path."""
+    path = Path(path)
+    atomic_write_text(path, yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+    return path
+
+
+def describe_config(cls: type = Config, prefix: str = "") -> list[tuple[str, str, str, str]]:
+    """Rows (key, default, unit/allowed, help) for every leaf option; used by ``odah config``."""
+    rows = []
+    hints = typing.get_type_hints(cls)
+    inst = cls()
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        key = prefix + f.name
+        if dataclasses.is_dataclass(tp):
+            rows.extend(describe_config(tp, key + "."))
+            continue
+        m = f.metadata
+        allowed = []
+        if m.get("unit"):
+            allowed.append(m["unit"])
+        if m.get("choices"):
+            allowed.append("|".join(map(str, m["choices"])))
+        if m.get("min") is not None or m.get("max") is not None:
+            lo = m.get("min") if m.get("min") is not None else "-inf"
+            hi = m.get("max") if m.get("max") is not None else "inf"
+            allowed.append(f"[{lo}, {hi}]")
+        rows.append((key, repr(getattr(inst, f.name)), " ".join(allowed), m.get("help", "")))
+    return rows

@@ -1,0 +1,103 @@
+import textwrap
+
+import pytest
+import yaml
+
+from pipeline.config import available_presets, config_to_dict, describe_config, load_config, save_config
+from pipeline.errors import ConfigError
+
+
+def write(tmp_path, text):
+    p = tmp_path / "preset.yaml"
+    p.write_text(textwrap.dedent(text))
+    return p
+
+
+def test_defaults_and_shipped_presets_load():
+    assert {"demo", "odah"} <= set(available_presets())
+    for name in available_presets():
+        cfg = load_config(name)
+        assert cfg.render.width >= 16
+    odah = load_config("odah")
+    assert (odah.render.width, odah.render.height, odah.render.fps) == (1080, 720, 60.0)
+
+
+def test_preset_then_overrides(tmp_path):
+    p = write(tmp_path, """
+        render:
+          width: 640
+        dataset:
+          seed: 3
+    """)
+    cfg = load_config(p, ["render.height=100", "kinematics.ik.backend=opensim", "motion.fps=30"])
+    assert cfg.render.width == 640 and cfg.render.height == 100
+    assert cfg.kinematics.ik.backend == "opensim"
+    assert cfg.dataset.seed == 3
+    assert cfg.motion.fps == 30.0 and isinstance(cfg.motion.fps, float)
+    # untouched keys keep their defaults
+    assert cfg.render.samples == load_config().render.samples
+
+
+def test_unknown_key_names_the_key(tmp_path):
+    p = write(tmp_path, """
+        render:
+          widht: 640
+    """)
+    with pytest.raises(ConfigError, match=r"render\.widht.*unknown key") as exc:
+        load_config(p)
+    assert str(p) in str(exc.value)
+    with pytest.raises(ConfigError, match=r"'nosuchsection'.*unknown key"):
+        load_config(None, ["nosuchsection.x=1"])
+
+
+def test_wrong_type_names_the_key(tmp_path):
+    p = write(tmp_path, """
+        render:
+          width: wide
+    """)
+    with pytest.raises(ConfigError, match=r"render\.width.*expected an integer"):
+        load_config(p)
+    with pytest.raises(ConfigError, match=r"kinematics\.scale\.fit_marker_offsets.*true or false"):
+        load_config(None, ["kinematics.scale.fit_marker_offsets=3"])
+    with pytest.raises(ConfigError, match=r"render'.*expected a mapping"):
+        load_config(None, ["render=5"])
+
+
+def test_out_of_range_names_the_key_and_bound(tmp_path):
+    p = write(tmp_path, """
+        render:
+          crf: 99
+    """)
+    with pytest.raises(ConfigError, match=r"render\.crf.*above the maximum 51"):
+        load_config(p)
+    with pytest.raises(ConfigError, match=r"motion\.fps.*below the minimum"):
+        load_config(None, ["motion.fps=0"])
+    with pytest.raises(ConfigError, match=r"kinematics\.ik\.device.*one of cpu, cuda"):
+        load_config(None, ["kinematics.ik.device=tpu"])
+
+
+def test_bad_preset_name_and_bad_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="no such preset"):
+        load_config("does-not-exist")
+    p = tmp_path / "bad.yaml"
+    p.write_text("render: [unclosed")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(p)
+    with pytest.raises(ConfigError, match="expected key=value"):
+        load_config(None, ["render.width"])
+
+
+def test_save_round_trip(tmp_path):
+    cfg = load_config("demo", ["dataset.seed=11"])
+    out = save_config(cfg, tmp_path / "sub" / "config.yaml")
+    again = load_config(out)
+    assert config_to_dict(again) == config_to_dict(cfg)
+    assert yaml.safe_load(out.read_text())["dataset"]["seed"] == 11
+    assert not list(out.parent.glob("*.tmp*"))
+
+
+def test_every_option_is_documented():
+    rows = describe_config()
+    assert len(rows) > 10
+    for key, _default, _allowed, help_text in rows:
+        assert help_text, f"config key {key} has no help text"

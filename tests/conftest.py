@@ -1,0 +1,30 @@
+"""Shared test fixtures.
+
+Tests build their inputs at test time (tiny sizes). The golden OpenSim data lives beside the
+project in ../shared/golden and is read in place, never copied.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+# One anny cache for every test (about 790 MB, built once, ~50 s).
+os.environ.setdefault("ANNY_CACHE_DIR", str(REPO / ".cache" / "anny"))
+
+
+def _golden_dir() -> Path:
+    env = os.environ.get("ODAH_GOLDEN")
+    return Path(env) if env else REPO.parent / "shared" / "golden"
+
+
+@pytest.fixture(scope="session")
+def golden() -> Path:
+    """The folder of golden OpenSim cases (gait2354/, hamner/); fails loudly when absent."""
+    path = _golden_dir()
+    if not (path / "gait2354").is_dir():
+        pytest.fail(f"golden OpenSim data not found at {path} (set ODAH_GOLDEN to its folder)")
+    return path

@@ -1,0 +1,44 @@
+import subprocess
+import sys
+
+from pipeline.cli import COMMANDS, build_parser, main
+
+
+def test_help_lists_every_subcommand_with_a_purpose(capsys):
+    parser = build_parser()
+    text = parser.format_help()
+    for name, _module in COMMANDS:
+        assert name in text
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, _module in COMMANDS:
+        help_text = sub.choices[name].format_help()
+        assert "--config" in help_text and "--set" in help_text and "--verbose" in help_text
+
+
+def test_console_script_help_runs():
+    out = subprocess.run([sys.executable, "-m", "pipeline", "--help"], capture_output=True, text=True, check=True)
+    assert "commands" in out.stdout
+
+
+def test_config_command_prints_and_rejects(capsys, tmp_path):
+    assert main(["config", "-s", "render.width=320", "--out", str(tmp_path / "c.yaml")]) == 0
+    assert "width: 320" in capsys.readouterr().out
+    assert (tmp_path / "c.yaml").exists()
+    assert main(["config", "-s", "render.widht=320"]) == 2
+    assert "render.widht" in capsys.readouterr().err
+    assert main(["config", "--list"]) == 0
+    assert "kinematics.ik.backend" in capsys.readouterr().out
+
+
+def test_axes_round_trip():
+    import numpy as np
+
+    from pipeline import axes
+
+    p = np.random.default_rng(0).normal(size=(5, 3))
+    assert np.allclose(axes.blender_to_opensim(axes.opensim_to_blender(p)), p)
+    # OpenSim up (+Y) is Blender up (+Z); OpenSim forward (+X) is Blender -Y
+    assert np.allclose(axes.opensim_to_blender([0, 1, 0]), [0, 0, 1])
+    assert np.allclose(axes.opensim_to_blender([1, 0, 0]), [0, -1, 0])
+    for r in (axes.OPENSIM_TO_BLENDER, axes.SMPL_TO_OPENSIM):
+        assert np.isclose(np.linalg.det(r), 1.0)
