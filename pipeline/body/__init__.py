@@ -1,0 +1,1 @@
+"""Body models, motion sources, virtual markers and retargeting onto the OpenSim skeleton."""

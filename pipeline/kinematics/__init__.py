@@ -1,0 +1,1 @@
+"""OpenSim-compatible kinematics: .osim parsing, torch FK/IK/scaling, TRC/MOT/C3D IO, OpenSim backend."""

@@ -1,0 +1,1 @@
+"""Scene specification, seeded sampling, camera model and label projection (no bpy)."""

@@ -1,0 +1,1 @@
+"""Luigi tasks: thin shells around the core modules, one file per stage."""
