@@ -222,6 +222,11 @@ def osim_motion_types(path: str | Path) -> dict[str, str]:
         root = ET.parse(path).getroot()
     except (OSError, ET.ParseError) as exc:
         raise MotionIOError(f"{path}: cannot read model to find coordinate motion types: {exc}") from exc
+    return motion_types_from_xml(root)
+
+
+def motion_types_from_xml(root: ET.Element) -> dict[str, str]:
+    """{coordinate: motion type} from a parsed .osim document (see :func:`osim_motion_types`)."""
     types: dict[str, str] = {}
     for el in root.iter():
         if not el.tag.endswith("Joint") or el.find("coordinates") is None and el.find("CoordinateSet") is None:
