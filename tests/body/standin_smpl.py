@@ -132,7 +132,7 @@ def _ellipsoid(c, r, n_lat, n_lon):
     base = 1 + (n_lat - 2) * n_lon
     for j in range(n_lon):
         faces.append([last, base + j, base + (j + 1) % n_lon])
-    return np.array(verts), np.array(faces)
+    return np.array(verts), np.array(faces)[:, ::-1]  # outward winding
 
 
 def _procedural_body(model_type: str, res: float):
