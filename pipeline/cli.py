@@ -19,6 +19,7 @@ from .log import get_logger, setup_logging
 COMMANDS: list[tuple[str, str]] = [
     ("config", "config_cmd"),
     ("render-check", "render_check"),
+    ("markers", "markers"),
 ]
 
 EPILOG = """\
