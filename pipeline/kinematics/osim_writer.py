@@ -530,16 +530,17 @@ def scale_model_xml(tree: ET.ElementTree, scales: Mapping[str, Iterable[float]],
 
 def _path_lengths(osim_path: Path) -> dict[str, float]:
     """{owner component path: geometry path length at the default pose} through opensim."""
-    import opensim
+    from .opensim_tools import opensim_session
 
-    m = opensim.Model(str(osim_path))
-    state = m.initSystem()
-    m.realizePosition(state)
-    out = {}
-    for comp in m.getComponentsList():
-        gp = opensim.GeometryPath.safeDownCast(comp)
-        if gp is not None:
-            out[gp.getOwner().getAbsolutePathString()] = float(gp.getLength(state))
+    with opensim_session(f"path lengths of {osim_path.name}") as (opensim, _):
+        m = opensim.Model(str(osim_path))
+        state = m.initSystem()
+        m.realizePosition(state)
+        out = {}
+        for comp in m.getComponentsList():
+            gp = opensim.GeometryPath.safeDownCast(comp)
+            if gp is not None:
+                out[gp.getOwner().getAbsolutePathString()] = float(gp.getLength(state))
     return out
 
 

@@ -23,6 +23,8 @@ def test_naming_convention():
     assert naming_motion_type("pelvis_tx") == "translational"
     assert naming_motion_type("pelvis_tilt") == "rotational"
     assert naming_motion_type("knee_angle_r") == "rotational"
+    assert naming_motion_type("/jointset/ground_pelvis/pelvis_tx/value") == "translational"
+    assert naming_motion_type("/jointset/hip_r/hip_flexion_r/speed") == "rotational"
     m = _motion()
     np.testing.assert_array_equal(m.rotational, [True, False, True])
 
