@@ -7,11 +7,18 @@ import pytest
 
 from pipeline.errors import KinematicsError
 from pipeline.kinematics.mot import read_mot
-from pipeline.kinematics.opensim_tools import auto_measurements, opensim_session, run_ik_tool, run_scale, run_scale_tool
+from pipeline.kinematics.opensim_tools import (
+    auto_measurements,
+    import_opensim,
+    opensim_session,
+    run_ik_tool,
+    run_scale,
+    run_scale_tool,
+)
 from pipeline.kinematics.osim_writer import read_scale_set
 from pipeline.kinematics.trc import read_trc, write_trc
 
-opensim = pytest.importorskip("opensim")
+opensim = import_opensim()  # no opensim.log left in the working directory
 
 
 def _listing(folder):
