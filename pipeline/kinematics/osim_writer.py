@@ -386,6 +386,21 @@ def scale_model_xml(tree: ET.ElementTree, scales: Mapping[str, Iterable[float]],
     def factors(frame: _Comp) -> np.ndarray | None:
         return sc.get(model.base_body(frame))
 
+    # marker offsets replace the unscaled locations, then scale with their body (as odah's FK)
+    if marker_offsets:
+        markers = {c.name: c for c in model.comp_of.values() if c.el.tag == "Marker"}
+        unknown = [n for n in marker_offsets if n not in markers]
+        if unknown:
+            raise KinematicsError(f"{source}: marker offsets given for markers not in the model: {', '.join(unknown)}")
+        for n, loc in marker_offsets.items():
+            v = np.asarray(loc, dtype=np.float64).reshape(-1)
+            if v.shape != (3,) or not np.isfinite(v).all():
+                raise KinematicsError(f"marker offset for {n!r}: expected 3 finite numbers (metres), got {loc!r}")
+            el = markers[n].el.find("location")
+            if el is None:
+                el = ET.SubElement(markers[n].el, "location")
+            _set_vec(el, v)
+
     coord_types = motion_types_from_xml(model_el)
     for comp in list(model.comp_of.values()):
         el, tag = comp.el, comp.el.tag
@@ -509,20 +524,6 @@ def scale_model_xml(tree: ET.ElementTree, scales: Mapping[str, Iterable[float]],
                 if i_el is not None:
                     _set_vec(i_el, _vec(i_el, 6, f"{source}: Body {comp.name!r} inertia") * f)
 
-    if marker_offsets:
-        markers = {c.name: c for c in model.comp_of.values() if c.el.tag == "Marker"}
-        unknown = [n for n in marker_offsets if n not in markers]
-        if unknown:
-            raise KinematicsError(f"{source}: marker offsets given for markers not in the model: {', '.join(unknown)}")
-        for n, loc in marker_offsets.items():
-            v = np.asarray(loc, dtype=np.float64).reshape(-1)
-            if v.shape != (3,) or not np.isfinite(v).all():
-                raise KinematicsError(f"marker offset for {n!r}: expected 3 finite numbers (metres), got {loc!r}")
-            el = markers[n].el.find("location")
-            if el is None:
-                el = ET.SubElement(markers[n].el, "location")
-            _set_vec(el, v)
-
     if name:
         model_el.set("name", name)
     return model
@@ -570,8 +571,9 @@ def write_scaled_osim(src_osim: str | Path, scales: Mapping[str, Iterable[float]
     """Write ``src_osim`` scaled by ``scales`` to ``out_path`` (atomically). Returns ``out_path``.
 
     scales: {body name: (3,) factors}; bodies not listed keep their size (as in OpenSim).
-    marker_offsets: {marker: (3,) metres} final marker locations in their body frames (replacing
-        the scaled ones), e.g. from marker registration or torch scaling.
+    marker_offsets: {marker: (3,) metres} marker locations in their body frames that replace the
+        source model's (unscaled) locations and are then scaled with their body, the convention
+        of :class:`pipeline.kinematics.fk.Skeleton` and torch scaling.
     mass: total model mass in kg after scaling (None or 0: as scaled).
     preserve_mass_distribution: do not scale body masses by volume (OpenSim's flag).
     name: the scaled model's name.

@@ -160,7 +160,9 @@ def test_written_model_loads_with_marker_offsets(golden, tmp_path):
                             marker_offsets={"R.ASIS": [0.01, 0.02, 0.03]})
     m = opensim.Model(str(out))
     m.initSystem()
-    np.testing.assert_allclose(m.getMarkerSet().get("R.ASIS").get_location().to_numpy(), [0.01, 0.02, 0.03])
+    # offsets replace the unscaled location and scale with their body
+    np.testing.assert_allclose(m.getMarkerSet().get("R.ASIS").get_location().to_numpy(),
+                               np.array([0.01, 0.02, 0.03]) * [1.1, 1.0, 0.9])
     # a marker on an unscaled body keeps its location
     ref = opensim.Model(str(src))
     np.testing.assert_allclose(m.getMarkerSet().get("R.Heel").get_location().to_numpy(),
@@ -223,3 +225,35 @@ def test_scales_json(tmp_path):
     (tmp_path / "c.json").write_text("{")
     with pytest.raises(KinematicsError, match="not valid JSON"):
         read_scales_json(tmp_path / "c.json")
+
+
+@pytest.mark.parametrize("case", ["gait2354/OutputReference/subject01_simbody.osim",
+                                  "hamner/outputReference/subject02_registered.osim"])
+def test_matches_torch_fk_with_the_same_scales(golden, tmp_path, case):
+    """OpenSim FK of the written file == odah's torch FK of the source model with those scales."""
+    import torch
+
+    from pipeline.kinematics.fk import Skeleton
+    from pipeline.kinematics.opensim_fk import opensim_fk
+    from pipeline.kinematics.osim import load_osim
+
+    src = golden / case
+    model = load_osim(src)
+    rng = np.random.default_rng(7)
+    scales = {b: rng.uniform(0.85, 1.2, 3) for b in model.body_names}
+    offsets = {model.marker_names[0]: np.array([0.01, -0.02, 0.03])}
+    out = write_scaled_osim(src, scales, tmp_path / "s.osim", marker_offsets=offsets)
+    lo = np.array([c.range[0] for c in model.coordinates])
+    hi = np.array([c.range[1] for c in model.coordinates])
+    q = rng.uniform(lo, hi, size=(6, len(lo)))
+    ref = opensim_fk(out, q)
+    sk = Skeleton(model, dtype=torch.float64)
+    s_tab = torch.tensor(np.stack([scales[b] for b in model.body_names]))
+    mo = torch.tensor(np.stack([offsets.get(m.name, m.location) for m in model.markers]))
+    fk = sk(torch.tensor(q), scales=s_tab, marker_offsets=mo)
+    order = [ref.marker_names.index(n) for n in model.marker_names]
+    assert np.abs(fk.markers.numpy() - ref.markers[:, order]).max() < 1e-8          # 0.01 um
+    jorder = [ref.joint_names.index(n) for n in model.joint_names]
+    assert np.abs(fk.joint_centres.numpy() - ref.joint_centres[:, jorder]).max() < 1e-8
+    border = [ref.body_names.index(n) for n in model.body_names]
+    assert np.abs(fk.body_coms.numpy() - ref.body_coms[:, border]).max() < 1e-8
