@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import os
 import tempfile
 import xml.etree.ElementTree as ET
@@ -676,7 +677,10 @@ def write_scales_json(path: str | Path, scales: Mapping[str, Iterable[float]], *
             doc[key] = val
     if extra:
         doc.update(dict(extra))
-    return atomic_write_text(path, json.dumps(doc, indent=2) + "\n")
+    text = json.dumps(doc, indent=2)
+    # one line per [sx, sy, sz]
+    text = re.sub(r"\[\s+([-0-9.eE+]+),\s+([-0-9.eE+]+),\s+([-0-9.eE+]+)\s+\]", r"[\1, \2, \3]", text)
+    return atomic_write_text(path, text + "\n")
 
 
 def read_scales_json(path: str | Path) -> dict:
