@@ -165,6 +165,9 @@ def test_write_is_atomic_and_rejects_bad_units(tmp_path):
     with pytest.raises(MotionIOError, match="furlong"):
         write_trc(p, d, units="furlong")
     assert p.read_text() == before
+    with pytest.raises(MotionIOError, match="without tabs"):
+        write_trc(p, d.rename({"M0": "bad\tname"}))
+    assert p.read_text() == before
     assert sorted(x.name for x in tmp_path.iterdir()) == ["keep.trc"]
 
 
