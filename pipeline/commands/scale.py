@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import shutil
 import tempfile
 from pathlib import Path
@@ -70,10 +71,9 @@ def _torch_scale(model_path: Path, markers, out: Path, scales_out: Path, *, mass
         kwargs["mass"] = mass
     if height:
         kwargs["height"] = height
-    try:
-        res = scale_torch(model, markers.positions, markers.names, device=device, **kwargs)
-    except TypeError:  # a scale_torch without a device argument
-        res = scale_torch(model, markers.positions, markers.names, **kwargs)
+    if "device" in inspect.signature(scale_torch).parameters:
+        kwargs["device"] = device
+    res = scale_torch(model, markers.positions, markers.names, **kwargs)
     offsets = res.marker_offsets if fit_offsets else None
     with atomic_path(out) as tmp_osim, atomic_path(scales_out) as tmp_json:
         write_scaled_osim(model_path, res.scales, tmp_osim, marker_offsets=offsets, mass=mass or None)
