@@ -259,8 +259,8 @@ _SCALE_INPUTS = {
 }
 
 
-def _section(tool: ET.Element, tag: str) -> ET.Element | None:
-    return tool.find(tag)
+def _applies(section: ET.Element | None) -> bool:
+    return section is not None and (section.findtext("apply") or "true").strip().lower() != "false"
 
 
 def run_scale_tool(setup_xml: str | Path, out_dir: str | Path | None = None, *, model: str | Path | None = None,
@@ -283,7 +283,7 @@ def run_scale_tool(setup_xml: str | Path, out_dir: str | Path | None = None, *, 
     tool_el = tree.getroot().find("ScaleTool") if tree.getroot().tag != "ScaleTool" else tree.getroot()
     if tool_el is None:
         raise KinematicsError(f"{setup_xml}: no <ScaleTool> element (expected an OpenSim scale setup)")
-    gmm, scaler, placer = (_section(tool_el, t) for t in ("GenericModelMaker", "ModelScaler", "MarkerPlacer"))
+    gmm, scaler, placer = (tool_el.find(t) for t in ("GenericModelMaker", "ModelScaler", "MarkerPlacer"))
     if gmm is None:
         gmm = ET.SubElement(tool_el, "GenericModelMaker")
     overrides = {("GenericModelMaker", "model_file"): model,
@@ -342,13 +342,12 @@ def run_scale_tool(setup_xml: str | Path, out_dir: str | Path | None = None, *, 
             names[kind] = Path(final).name
 
         stem = tool_el.get("name") or setup_xml.stem
-        applies = lambda sec: sec is not None and (sec.findtext("apply") or "true").strip().lower() != "false"  # noqa: E731
         output(scaler, "output_model_file", f"{stem}_scaledOnly.osim", "scaled_only")
         output(scaler, "output_scale_file", f"{stem}_scaleSet_applied.xml", "scale_set")
         for key in ("output_joint_file", "output_muscle_file"):
             if scaler is not None and scaler.find(key) is not None:
                 scaler.find(key).text = "Unassigned"
-        if applies(placer):
+        if _applies(placer):
             output(placer, "output_model_file", f"{stem}_scaled.osim", "model")
             output(placer, "output_motion_file", f"{stem}_static_output.mot", "static_motion")
             if placer.find("output_marker_file") is not None:

@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import os
 import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
