@@ -17,7 +17,7 @@ between the ASISs, the ASIS-PSIS plane horizontal at ``pelvis_tilt = 0``. Left b
 right ones (z -> -z; rotation axes mirror as pseudo-vectors, so each coordinate means the same
 anatomical motion on both sides).
 
-Signs: positive = pelvis posterior tilt / list to the right / rotation to the left, hip flexion,
+Signs: positive = pelvis posterior tilt / right side down / rotation to the left, hip flexion,
 adduction and internal rotation, knee flexion, ankle dorsiflexion, subtalar inversion, toe
 extension, lumbar extension / bending to the right / rotation to the left, shoulder flexion,
 adduction and internal rotation, elbow flexion, forearm pronation (0 = full supination, the
