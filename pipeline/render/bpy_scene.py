@@ -124,6 +124,8 @@ def _pattern_color(nodes, links, recipe):
     if kind == "image":
         tex = nodes.new("ShaderNodeTexImage")
         img = bpy.data.images.load(recipe["image"], check_existing=True)
+        if tuple(img.size) == (0, 0):  # Blender would silently render it magenta
+            raise RuntimeError(f"texture image {recipe['image']} cannot be read (not an image Blender can load)")
         img.colorspace_settings.name = "Non-Color"
         tex.image = img
         tex.projection = "BOX"

@@ -61,7 +61,10 @@ def encode_video(frames_dir: str | Path, out_path: str | Path, fps: float, frame
     """
     import ffmpeg
 
-    pattern = canonical_frames(frames_dir, frames)
+    try:
+        pattern = canonical_frames(frames_dir, frames)
+    except EncodeError as exc:
+        raise EncodeError(f"{what} {out_path}: {exc}") from None
     first = Path(frames_dir) / (FRAME_PATTERN % 1)
     from PIL import Image
 

@@ -101,7 +101,8 @@ def surface_crossings(cam: PinholeCamera, verts: np.ndarray, faces: np.ndarray, 
         zz = tz[cand][inside]
         w = np.stack([w0[inside], w1[inside], w2[inside]], axis=1)
         z_hit = 1.0 / (w / zz).sum(axis=1)  # perspective-correct depth
-        counts[k] = int((z_hit < zk[k] - 1e-3).sum())
+        # A ray through a shared edge or vertex hits several triangles at one depth: count it once.
+        counts[k] = len(np.unique(np.round(z_hit[z_hit < zk[k] - 1e-3] * 1e4)))
     return counts
 
 

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.config import load_config
 from pipeline.layout import Layout
 from pipeline.scene.mannequin import mannequin
 from pipeline.scene.sampling import sample_scene
-
-TINY = ["render.width=128", "render.height=96", "render.samples=1", "render.fps=60", "render.preset=veryfast"]
-
-
-def tiny_config(*extra: str):
-    return load_config(None, [*TINY, *extra])
-
+from render_helpers import tiny_config
 
 @pytest.fixture(scope="session")
 def small_walker():

@@ -13,7 +13,7 @@ from pipeline.render.clip import render_frames
 from pipeline.render.encode import probe_video, read_frames
 from pipeline.scene.camera import PinholeCamera
 
-from raster import iou, silhouette
+from render_helpers import iou, silhouette
 
 pytestmark = pytest.mark.slow
 

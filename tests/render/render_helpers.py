@@ -1,4 +1,4 @@
-"""A tiny reference rasteriser for tests: the silhouette of a projected triangle mesh."""
+"""Test helpers for render tests: a tiny reference rasteriser and tiny configs."""
 
 from __future__ import annotations
 
@@ -34,3 +34,13 @@ def silhouette(cam, verts: np.ndarray, faces: np.ndarray) -> np.ndarray:
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / max((a | b).sum(), 1))
+
+
+TINY = ["render.width=128", "render.height=96", "render.samples=1", "render.fps=60", "render.preset=veryfast"]
+
+
+def tiny_config(*extra: str):
+    """The default config at a tiny render size (1 sample, 60 fps), plus overrides."""
+    from pipeline.config import load_config
+
+    return load_config(None, [*TINY, *extra])
