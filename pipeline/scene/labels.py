@@ -5,9 +5,10 @@ same scene spec the Blender cameras are built from (see the conventions in
 :mod:`pipeline.scene.camera`). Visibility per view and frame, COCO-like:
 
 - 0: outside the image or behind the camera;
-- 1: in the image but occluded: the camera ray crosses the body surface at least twice before
-  reaching the point (another body part lies in front of the one containing it);
-- 2: in the image and visible (joint centres lie inside their own limb, so one crossing is normal).
+- 1: in the image but occluded: every probe of the body surface around the point (the vertices
+  near it that face the camera most) has some surface in front of it, e.g. the far knee in a
+  side view (see :func:`keypoint_visibility`);
+- 2: in the image and visible.
 """
 
 from __future__ import annotations
@@ -64,31 +65,53 @@ def check_keypoints(kp: np.ndarray, names, where: str, frames: int | None = None
         raise SceneError(f"{where}: {kp.shape[0]} keypoint frames, but the motion has {frames}")
 
 
-def surface_crossings(cam: PinholeCamera, verts: np.ndarray, faces: np.ndarray, points: np.ndarray) -> np.ndarray:
+def surface_crossings(cam: PinholeCamera, verts: np.ndarray, faces: np.ndarray, points: np.ndarray,
+                      tol: float = 1e-3, strip_px: float = 16.0) -> np.ndarray:
     """How often the ray from the camera to each point crosses the mesh before reaching it.
 
     Args:
         verts: ``(V, 3)`` one frame, OpenSim world metres; faces ``(F, 3)``.
         points: ``(K, 3)`` OpenSim world metres.
+        tol: hits less than this (metres) in front of a point do not count (its own surface).
+        strip_px: triangles are bucketed into vertical image strips this wide for speed.
 
     Returns:
-        ``(K,)`` int counts of triangles hit strictly in front of each point (1 mm tolerance).
+        ``(K,)`` int: distinct surface depths strictly in front of each point (a ray through a
+        shared edge hits two triangles at one depth and counts once).
     """
     uv, z = cam.project(verts)
     uvk, zk = cam.project(points)
-    tri, tz = uv[faces], z[faces]  # (F, 3, 2), (F, 3)
-    front = (tz > 1e-6).all(axis=1)
-    lo, hi = tri.min(axis=1), tri.max(axis=1)
     counts = np.zeros(len(points), int)
-    for k in range(len(points)):
-        if not zk[k] > 0:
-            continue
-        p = uvk[k]
-        cand = np.nonzero(front & (lo[:, 0] <= p[0]) & (hi[:, 0] >= p[0]) & (lo[:, 1] <= p[1]) & (hi[:, 1] >= p[1]))[0]
+    front = (z[faces] > 1e-6).all(axis=1)
+    faces = np.asarray(faces)[front]
+    if not len(faces) or not len(points):
+        return counts
+    tri, tz = uv[faces], z[faces]
+    lo, hi = tri.min(axis=1), tri.max(axis=1)
+    s_lo = np.floor(lo[:, 0] / strip_px).astype(np.int64)
+    s_hi = np.floor(hi[:, 0] / strip_px).astype(np.int64)
+    n = s_hi - s_lo + 1
+    face_of = np.repeat(np.arange(len(faces)), n)
+    strip_of = np.repeat(s_lo, n) + (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n))
+    order = np.argsort(strip_of, kind="stable")
+    strip_of, face_of = strip_of[order], face_of[order]
+    kstrip = np.floor(uvk[:, 0] / strip_px).astype(np.int64)
+    for st in np.unique(kstrip[zk > 0]):
+        pk = np.nonzero((kstrip == st) & (zk > 0))[0]
+        a0, a1 = np.searchsorted(strip_of, [st, st + 1])
+        cand = face_of[a0:a1]
         if not len(cand):
             continue
-        a, b, c = tri[cand, 0], tri[cand, 1], tri[cand, 2]
-        v0, v1, v2 = b - a, c - a, p - a
+        p = uvk[pk][:, None, :]  # (P, 1, 2)
+        box = ((lo[cand, 0] <= p[..., 0]) & (hi[cand, 0] >= p[..., 0])
+               & (lo[cand, 1] <= p[..., 1]) & (hi[cand, 1] >= p[..., 1]))  # (P, C)
+        pi, ci = np.nonzero(box)
+        if not len(pi):
+            continue
+        f = cand[ci]
+        a, b, c = tri[f, 0], tri[f, 1], tri[f, 2]
+        q = uvk[pk[pi]]
+        v0, v1, v2 = b - a, c - a, q - a
         den = v0[:, 0] * v1[:, 1] - v1[:, 0] * v0[:, 1]
         ok = np.abs(den) > 1e-12
         den = np.where(ok, den, 1.0)
@@ -96,14 +119,43 @@ def surface_crossings(cam: PinholeCamera, verts: np.ndarray, faces: np.ndarray, 
         w2 = (v0[:, 0] * v2[:, 1] - v2[:, 0] * v0[:, 1]) / den
         w0 = 1.0 - w1 - w2
         inside = ok & (w0 >= 0) & (w1 >= 0) & (w2 >= 0)
-        if not inside.any():
-            continue
-        zz = tz[cand][inside]
-        w = np.stack([w0[inside], w1[inside], w2[inside]], axis=1)
-        z_hit = 1.0 / (w / zz).sum(axis=1)  # perspective-correct depth
-        # A ray through a shared edge or vertex hits several triangles at one depth: count it once.
-        counts[k] = len(np.unique(np.round(z_hit[z_hit < zk[k] - 1e-3] * 1e4)))
+        w = np.stack([w0, w1, w2], axis=1)[inside]
+        z_hit = 1.0 / (w / tz[f[inside]]).sum(axis=1)  # perspective-correct depth
+        who = pk[pi[inside]]
+        ahead = z_hit < zk[who] - tol
+        if ahead.any():
+            key = np.unique(np.stack([who[ahead], np.round(z_hit[ahead] * 1e4).astype(np.int64)], axis=1), axis=0)
+            np.add.at(counts, key[:, 0], 1)
     return counts
+
+
+def keypoint_visibility(cam: PinholeCamera, verts: np.ndarray, faces: np.ndarray, points: np.ndarray,
+                        probes: int = 24, tol: float = 0.005) -> np.ndarray:
+    """``(K,)`` bool: can the camera see the body surface around each (inner) keypoint?
+
+    Joint centres and centres of mass lie inside the body, so the point itself is never seen. Its
+    probes are the ``probes`` mesh vertices within ``2 d + 2 cm`` of it (``d``: its distance to
+    the nearest vertex) that lie furthest towards the camera; the keypoint is visible when at
+    least one probe has no surface in front of it. A limb in front hides every probe.
+    """
+    verts = np.asarray(verts, float)
+    points = np.asarray(points, float)
+    to_cam = cam.center - points
+    to_cam /= np.linalg.norm(to_cam, axis=1, keepdims=True)
+    d = np.linalg.norm(verts[None, :, :] - points[:, None, :], axis=2)  # (K, V)
+    radius = 2.0 * d.min(axis=1) + 0.02
+    probe_idx, owner = [], []
+    for k in range(len(points)):
+        near = np.nonzero(d[k] <= radius[k])[0]
+        toward = (verts[near] - points[k]) @ to_cam[k]
+        pick = near[np.argsort(-toward, kind="stable")[:probes]]
+        probe_idx.append(pick)
+        owner.append(np.full(len(pick), k))
+    probe_idx, owner = np.concatenate(probe_idx), np.concatenate(owner)
+    clear = surface_crossings(cam, verts, faces, verts[probe_idx], tol=tol) == 0
+    visible = np.zeros(len(points), bool)
+    np.logical_or.at(visible, owner, clear)
+    return visible
 
 
 def project_view(cam: PinholeCamera, kp: np.ndarray, mesh: MeshSequence | None) -> dict[str, np.ndarray]:
@@ -116,8 +168,8 @@ def project_view(cam: PinholeCamera, kp: np.ndarray, mesh: MeshSequence | None) 
         for t in range(kp.shape[0]):
             idx = np.nonzero(inside[t])[0]
             if len(idx):
-                n = surface_crossings(cam, np.asarray(mesh.vertices[t], float), faces, kp[t, idx])
-                vis[t, idx[n >= 2]] = 1
+                seen = keypoint_visibility(cam, np.asarray(mesh.vertices[t], float), faces, kp[t, idx])
+                vis[t, idx[~seen]] = 1
     return {"xy": uv.astype(np.float32), "depth": depth.astype(np.float32), "visibility": vis}
 
 

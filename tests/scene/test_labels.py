@@ -57,3 +57,14 @@ def test_load_keypoints_errors(tmp_path):
     np.savez(p, points=np.zeros((3, 2, 3)))
     with pytest.raises(SceneError, match="missing field 'keypoints'"):
         load_keypoints(p)
+
+
+def test_far_side_joints_are_occluded_in_a_side_view():
+    from pipeline.scene.mannequin import mannequin
+
+    mesh, kp, names = mannequin(frames=1, motion="stand", n_around=16, n_len=8, n_cap=3)
+    # The subject faces +X; its left is -Z. A camera on the left side at 1.1 m height.
+    cam = PinholeCamera.from_spec(CameraSpec("side", [0.0, 1.1, -3.5], [0.0, 0.9, 0.0], width=540, height=360))
+    vis = dict(zip(names, project_view(cam, kp, mesh)["visibility"][0].tolist()))
+    for near, far in (("hip_l", "hip_r"), ("shoulder_l", "shoulder_r"), ("knee_l", "knee_r"), ("elbow_l", "elbow_r")):
+        assert (vis[near], vis[far]) == (2, 1), (near, far, vis)
