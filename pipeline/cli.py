@@ -20,6 +20,9 @@ COMMANDS: list[tuple[str, str]] = [
     ("config", "config_cmd"),
     ("render-check", "render_check"),
     ("markers", "markers"),
+    ("scale", "scale"),
+    ("ik", "ik"),
+    ("fk", "fk"),
 ]
 
 EPILOG = """\

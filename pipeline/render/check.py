@@ -53,7 +53,7 @@ def run_render_check(render_cfg, out_dir: str | Path, width: int = 64, height: i
     Raises:
         RenderError: the environment is missing or broken, or the image is wrong.
     """
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".render_check.", dir=out_dir))
     image = out_dir / "render_check.png"

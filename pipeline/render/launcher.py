@@ -166,7 +166,8 @@ def run_job(
     Raises:
         RenderError: interpreter missing, child crashed or timed out, or no result written.
     """
-    work_dir = Path(work_dir)
+    # Absolute: the child runs with work_dir as its cwd, so relative paths would point elsewhere.
+    work_dir = Path(work_dir).resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
     job_path = work_dir / "job.json"
     result_path = work_dir / RESULT_NAME
