@@ -44,7 +44,7 @@ def anny_bone_body(bone: str) -> str:
     """The OpenSim body (generic model names) an Anny bone follows."""
     side = {"L": "_l", "R": "_r"}.get(bone.rsplit(".", 1)[-1], "") if "." in bone else ""
     stem = bone.rsplit(".", 1)[0]
-    if stem in ("root", "pelvis", "spine05"):
+    if stem in ("root", "pelvis", "spine05", "spine04"):  # spine04 skins the lower abdomen and sacrum
         return "pelvis"
     if stem.startswith("upperleg"):
         return "femur" + side
@@ -62,7 +62,7 @@ def anny_bone_body(bone: str) -> str:
         return "radius" + side
     if stem == "wrist" or stem.startswith(("finger", "metacarpal")):
         return "hand" + side
-    return "torso"  # spine04..01, clavicles, shoulders, neck, head, eyes
+    return "torso"  # spine03..01, clavicles, shoulders, neck, head, eyes
 
 
 #: Segment frames: body -> (primary from, primary to, secondary from, secondary to). Names are
@@ -85,6 +85,29 @@ for _s, _S in (("l", "L"), ("r", "R")):
     _SEGMENT_FRAMES[f"talus_{_s}"] = _SEGMENT_FRAMES[f"calcn_{_s}"]
     _SEGMENT_FRAMES[f"toes_{_s}"] = _SEGMENT_FRAMES[f"calcn_{_s}"]
     _SEGMENT_FRAMES[f"radius_{_s}"] = _SEGMENT_FRAMES[f"ulna_{_s}"]
+
+#: OpenSim bodies that move together closely enough to count as one for marker rigidity.
+RIGID_GROUPS = {}
+for _s in ("l", "r"):
+    RIGID_GROUPS.update({f"patella_{_s}": f"tibia_{_s}", f"talus_{_s}": f"calcn_{_s}", f"radius_{_s}": f"ulna_{_s}"})
+
+
+def rigid_group(body: str) -> str:
+    return RIGID_GROUPS.get(body, body)
+
+
+def anny_marker_purity(body, marker_bodies: dict[str, str]) -> dict[str, np.ndarray]:
+    """Per marker, ``(V,)`` share of each vertex's skinning weight that moves with the marker's body."""
+    w = body.dense_weights()
+    groups = [rigid_group(anny_bone_body(b)) for b in body.joint_names]
+    out, cache = {}, {}
+    for marker, osim_body in marker_bodies.items():
+        g = rigid_group(osim_body)
+        if g not in cache:
+            cache[g] = w[:, [i for i, gg in enumerate(groups) if gg == g]].sum(1)
+        out[marker] = cache[g]
+    return out
+
 
 #: Generic joint -> OpenSim body whose origin is that joint centre (generic model).
 _OPENSIM_JOINT_BODY = {}

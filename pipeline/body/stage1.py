@@ -309,13 +309,65 @@ def _mass_height(cfg, body_params: dict, info: dict) -> tuple[float | None, floa
     return (float(mass) if mass else None), (float(height) if height else None)
 
 
-def scale_subject(cfg, trial, out_osim: Path, out_scales: Path, out_report: Path, *, mass: float | None,
-                  height: float | None, trial_path: Path | None = None, static: bool = False) -> dict:
-    """Scale the config's OpenSim model to a marker trial (torch by default, OpenSim's ScaleTool on request).
+def concat_trials(a, b):
+    """Two marker trials one after the other (same marker names as ``b``; times renumbered)."""
+    from ..kinematics.trc import MarkerData
 
-    Writes the scaled .osim, scales.json and a JSON report (atomically). ``static``: the trial is a
-    static trial of known pose, so the model's markers are also placed on the subject (as OpenSim's
-    MarkerPlacer does) even when ``kinematics.scale.fit_marker_offsets`` is off.
+    a = a.subset(b.names, missing="nan")
+    pos = np.concatenate([a.positions, b.positions])
+    return MarkerData(names=list(b.names), positions=pos, rate=b.rate)
+
+
+def place_markers_known_pose(model, scales: dict, static, q: np.ndarray | None = None) -> tuple[dict, float]:
+    """Model marker locations that put every marker exactly on a static trial of known pose.
+
+    The pose is the model's default coordinates (``q``, when None) except the pelvis translation,
+    which is fitted (least squares over the markers). Returns {marker: (3,) location in its body
+    frame, unscaled, as :func:`write_scaled_osim`'s ``marker_offsets`` take them} and the RMS
+    marker distance before placement (metres).
+    """
+    from ..kinematics.fk import Skeleton
+    from .retarget import default_q
+
+    sk = Skeleton(model, dtype=torch.float64)
+    q = default_q(sk).numpy() if q is None else np.asarray(q, float).copy()
+    S = torch.ones(len(sk.body_names), 3, dtype=torch.float64)
+    for b, v in scales.items():
+        if b in sk.body_names:
+            S[sk.body_names.index(b)] = torch.as_tensor(np.asarray(v, float).reshape(3))
+    names = [n for n in static.names if n in set(sk.marker_names)]
+    x = np.nanmean(static.subset(names).positions, axis=0)  # (M, 3) the still frames averaged
+    ok = np.isfinite(x).all(1)
+    idx = [sk.marker_names.index(n) for n in names]
+    with torch.no_grad():
+        fk = sk(torch.as_tensor(q[None]), scales=S[None])
+        shift = (x[ok] - fk.markers[0, idx].numpy()[ok]).mean(0)
+        for k, c in enumerate(("pelvis_tx", "pelvis_ty", "pelvis_tz")):
+            if c in sk.coordinate_names:
+                q[sk.coordinate_names.index(c)] += shift[k]
+        fk = sk(torch.as_tensor(q[None]), scales=S[None])
+    before = float(np.sqrt(np.mean(np.sum((x[ok] - fk.markers[0, idx].numpy()[ok]) ** 2, axis=1))))
+    bidx = {b: i for i, b in enumerate(sk.body_names)}
+    out = {}
+    for n, xm, good in zip(names, x, ok):
+        if not good:
+            continue
+        k = bidx[model.markers[sk.marker_names.index(n)].body]
+        R, o = fk.body_rotations[0, k].numpy(), fk.body_origins[0, k].numpy()
+        out[n] = (R.T @ (xm - o)) / S[k].numpy()
+    return out, before
+
+
+def scale_subject(cfg, trial, out_osim: Path, out_scales: Path, out_report: Path, *, mass: float | None,
+                  height: float | None, trial_path: Path | None = None, static=None,
+                  static_path: Path | None = None) -> dict:
+    """Scale the config's OpenSim model to a subject (torch by default, OpenSim's ScaleTool on request).
+
+    ``trial`` (MarkerData) gives the scale factors: the static trial and the motion frames together
+    (``kinematics.scale.frames`` of them) when both exist. With ``static``, a static trial of the
+    known default pose (Anny-driven sources), the model's markers are then placed exactly on it
+    (:func:`place_markers_known_pose`), as OpenSim's MarkerPlacer does with a known static pose.
+    Writes the scaled .osim, scales.json and a JSON report (atomically).
     """
     import json
 
@@ -324,24 +376,36 @@ def scale_subject(cfg, trial, out_osim: Path, out_scales: Path, out_report: Path
     from ..kinematics.osim_writer import write_scaled_osim, write_scales_json
 
     src = model_path(cfg)
+    out_osim, out_scales, out_report = Path(out_osim), Path(out_scales), Path(out_report)
     scfg = cfg.kinematics.scale
     t0 = time.perf_counter()
+    model = load_osim(src)
+    placed_rms = None
     if scfg.backend == "opensim":
+        import shutil
+        import tempfile
+
         from ..kinematics.opensim_tools import run_scale
 
-        if trial_path is None:
+        scale_trial = static_path or trial_path
+        if scale_trial is None:
             raise KinematicsError("OpenSim scaling needs the trial as a .trc file")
         if not mass:
             raise KinematicsError("OpenSim scaling needs the subject's mass (kinematics.scale.mass)")
-        with atomic_path(out_osim) as tmp:
-            res = run_scale(src, trial_path, mass, tmp, height=height)
-        scales, rmse, offsets = res.scales, None, None
-        write_scales_json(out_scales, scales, mass=mass, height=height, model=str(src), method="opensim")
+        work = Path(tempfile.mkdtemp(prefix=".scale.", dir=Path(out_osim).parent))
+        try:
+            res = run_scale(src, scale_trial, mass, work / "scaled.osim", height=height)
+            scales, rmse = res.scales, None
+            offsets = None
+            if static is None:
+                with atomic_path(out_osim) as tmp:
+                    shutil.copyfile(res.model_path, tmp)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     else:
         from ..kinematics.scaling import scale_torch
 
-        model = load_osim(src)
-        fit = bool(scfg.fit_marker_offsets or static)
+        fit = bool(scfg.fit_marker_offsets)
         kwargs = dict(frames=int(scfg.frames), fit_marker_offsets=fit)
         if mass:
             kwargs["mass"] = mass
@@ -351,13 +415,17 @@ def scale_subject(cfg, trial, out_osim: Path, out_scales: Path, out_report: Path
         scales = res.scales
         offsets = res.marker_offsets if fit else None
         rmse = float(np.nanmean(np.asarray(res.marker_rmse)))
+    if static is not None:
+        offsets, placed_rms = place_markers_known_pose(model, scales, static)
+    if scfg.backend != "opensim" or static is not None:
         with atomic_path(out_osim) as tmp:
             write_scaled_osim(src, scales, tmp, marker_offsets=offsets, mass=mass)
-        write_scales_json(out_scales, scales, marker_offsets=offsets, mass=mass, height=height, model=str(src),
-                          method="torch", extra={"marker_rmse": rmse})
-    doc = dict(backend=scfg.backend, model=str(src), trial=str(trial_path) if trial_path else None, static=static,
+    write_scales_json(out_scales, scales, marker_offsets=offsets, mass=mass, height=height, model=str(src),
+                      method=scfg.backend, extra={"marker_rmse": rmse})
+    doc = dict(backend=scfg.backend, model=str(src), trial=str(trial_path) if trial_path else None,
+               static=str(static_path) if static_path else None,
                mass=mass, height=height, seconds=round(time.perf_counter() - t0, 3), marker_rmse=rmse,
-               markers_placed=offsets is not None,
+               markers_placed=offsets is not None, static_rms_before_placement=placed_rms,
                scales={k: [float(x) for x in np.asarray(v).reshape(3)] for k, v in scales.items()})
     atomic_write_text(out_report, json.dumps(doc, indent=1) + "\n")
     log.info("scaled %s to the subject (%s, %.1f s)%s", src.name, scfg.backend, doc["seconds"],
@@ -406,6 +474,7 @@ def run_ik(cfg, scaled_osim: Path, trial, out_mot: Path, out_report: Path, trial
     from ..kinematics.mot import Motion, read_mot, write_mot
     from ..kinematics.osim import load_osim
 
+    scaled_osim, out_mot, out_report = Path(scaled_osim), Path(out_mot), Path(out_report)
     icfg = cfg.kinematics.ik
     model = load_osim(scaled_osim)
     if icfg.backend == "opensim":

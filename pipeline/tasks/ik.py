@@ -55,4 +55,21 @@ def run_stage1(root, subject: str, motion: str, source: str, cfg, workers: int =
         kw["scheduler_url"] = scheduler
     else:
         kw["local_scheduler"] = True
-    return bool(luigi.build([task], **kw))
+    failures: list = []
+
+    @Stage1Task.event_handler(luigi.Event.FAILURE)
+    def _failed(t, exc):  # keep the first error to re-raise it with its message
+        failures.append((t, exc))
+
+    try:
+        ok = bool(luigi.build([task], **kw))
+    finally:
+        Stage1Task.remove_event_handler(luigi.Event.FAILURE, _failed)
+    if failures:
+        from ..errors import OdahError, TaskError
+
+        t, exc = failures[0]
+        if isinstance(exc, OdahError):
+            raise exc
+        raise TaskError(f"{t.task_family} ({subject}/{motion}) failed: {type(exc).__name__}: {exc}") from exc
+    return ok

@@ -29,7 +29,7 @@ class ScaleTask(Stage1Task):
 
         import numpy as np
 
-        from ..body.stage1 import _mass_height, model_path, scale_subject
+        from ..body.stage1 import _mass_height, concat_trials, model_path, scale_subject
         from ..config import save_config
         from ..io_utils import atomic_path, atomic_write_text
         from ..kinematics.osim import load_osim
@@ -55,8 +55,9 @@ class ScaleTask(Stage1Task):
             with np.load(inp["body"].path) as z:
                 body = {k: z[k].item() if z[k].shape == () else z[k] for k in z.files}
         mass, height = _mass_height(cfg, body, {})
-        static = "static" in inp
-        trial_path = inp["static"].path if static else inp["markers"].path
-        trial = read_trc(trial_path)
+        motion = read_trc(inp["markers"].path)
+        static = read_trc(inp["static"].path) if "static" in inp else None
+        trial = motion if static is None else concat_trials(static, motion)
         scale_subject(cfg, trial, out["osim"].path, out["scales"].path, out["report"].path, mass=mass, height=height,
-                      trial_path=trial_path, static=static)
+                      trial_path=inp["markers"].path, static=static,
+                      static_path=inp["static"].path if static is not None else None)
