@@ -46,8 +46,10 @@ def run_stage1(root, subject: str, motion: str, source: str, cfg, workers: int =
     """Build and run the stage-1 DAG for one motion; True when every task succeeded."""
     import yaml
 
+    from ..body.sources import parse_source
     from ..config import config_to_dict
 
+    parse_source(source)  # a clear error now rather than a scheduling failure inside luigi
     task = IKTask(root=str(root), subject=subject, motion=motion, source=source,
                   config=yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
     kw = dict(workers=workers, log_level="WARNING")

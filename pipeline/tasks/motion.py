@@ -42,7 +42,7 @@ class Stage1Task(luigi.Task):
     def kind(self) -> str:
         from ..body.sources import parse_source
 
-        return parse_source(self.source).kind
+        return parse_source(self.source, check_exists=False).kind
 
     def stage_params(self) -> dict:
         return dict(root=self.root, subject=self.subject, motion=self.motion, source=self.source, config=self.config)
