@@ -250,7 +250,7 @@ def retarget(body, rig: RetargetRig, skeleton, q: torch.Tensor, scales: torch.Te
     out = []
     starts = range(0, q.shape[0], chunk)
     it = progress_iter(starts, desc="retarget", total=len(starts), unit="chunk") if progress else starts
-    h0 = body.rest_skeleton(rig.shape)[0][0, 0]
+    h0 = body.rest_bone_heads(rig.shape)[0, 0]
     for s in it:
         qq = q[s:s + chunk].to(skeleton.dtype)
         fk = skeleton(qq, scales=None if scales is None else scales.expand(qq.shape[0], *scales.shape[-2:]))
@@ -309,7 +309,7 @@ def fit_shape(body, target_lengths: torch.Tensor, init: torch.Tensor | None = No
         return s
 
     def loss_fn():
-        heads, _ = body.rest_skeleton(shape_of(x))
+        heads = body.rest_bone_heads(shape_of(x))
         L = (heads[0, ia] - heads[0, ib]).norm(dim=-1)
         return (((L - target) / target) ** 2).mean() + 1e-4 * ((x - x0) ** 2).mean()
 
@@ -324,7 +324,7 @@ def fit_shape(body, target_lengths: torch.Tensor, init: torch.Tensor | None = No
     opt.step(closure)
     with torch.no_grad():
         shape = shape_of(x).detach()
-        heads, _ = body.rest_skeleton(shape)
+        heads = body.rest_bone_heads(shape)
         L = (heads[0, ia] - heads[0, ib]).norm(dim=-1)
         err = ((L - target).abs() / target).max().item()
     log.debug("fit_shape: phenotypes %s, worst segment length error %.1f %%", shape.tolist(), 100 * err)

@@ -205,7 +205,7 @@ def _anny_on_skeleton(cfg, body_params, model, skeleton, q: np.ndarray, fps: flo
         with torch.no_grad():
             from .landmarks import joint_alias_table
 
-            heads, _ = body.rest_skeleton(shape)
+            heads = body.rest_bone_heads(shape)
             al = joint_alias_table("anny")
             h = heads[0].cpu().double().numpy()
 
