@@ -93,6 +93,11 @@ class MotionPaths:
         return self.dir / "static.trc"
 
     @property
+    def static_mot(self) -> Path:
+        """The known pose (coordinates, degrees) of the static trial."""
+        return self.dir / "static.mot"
+
+    @property
     def reference_mot(self) -> Path:
         """The coordinates that drove the body (library and .mot sources), as used (degrees)."""
         return self.dir / "reference.mot"

@@ -166,6 +166,7 @@ class MarkerResult:
 
     motion: object  # MarkerData
     static: object | None = None  # MarkerData of the static trial, when the source has one
+    static_pose: object | None = None  # Motion: the known pose of the static trial
     reference: object | None = None  # Motion: the coordinates that drove the body (library/.mot)
     mesh: object | None = None  # MeshSequence of the body (not saved by the tasks: large)
     info: dict = field(default_factory=dict)
@@ -188,13 +189,16 @@ def _markers_from_mesh(mesh, layout, cfg, rng):
 def _anny_on_skeleton(cfg, body_params, model, skeleton, q: np.ndarray, fps: float, floor: bool):
     """Retarget the subject's Anny body onto the skeleton; translations scaled to the body, feet on the floor.
 
-    Returns (mesh, q_used (T, C)).
+    Returns (mesh, q_used (T, C), the skeleton's scale factors fitted to the body).
     """
-    from .retarget import build_rig, default_q, retarget
+    from .retarget import build_rig, default_q, retarget, scales_tensor, skeleton_scales_for_body
 
     body = anny_body(cfg)
     shape = torch.as_tensor(np.asarray(body_params["phenotypes"])[None], dtype=body.dtype, device=body.device)
-    rig = build_rig(body, shape, skeleton)
+    # The skeleton scaled so its joint centres are the body's joints: the body turns about them.
+    body_scales = skeleton_scales_for_body(body, shape, skeleton)
+    S = scales_tensor(skeleton, body_scales)
+    rig = build_rig(body, shape, skeleton, scales=S)
     q = np.array(q, float)
     names = skeleton.coordinate_names
     q0 = default_q(skeleton).cpu().numpy()
@@ -217,13 +221,14 @@ def _anny_on_skeleton(cfg, body_params, model, skeleton, q: np.ndarray, fps: flo
         for c, i in ((n, names.index(n)) for n in ("pelvis_tx", "pelvis_ty", "pelvis_tz") if n in names):
             q[:, i] = q0[i] + (q[:, i] - q0[i]) * ratio
     with torch.no_grad():
-        v = retarget(body, rig, skeleton, torch.as_tensor(q, dtype=skeleton.dtype), progress=q.shape[0] > 200)
+        v = retarget(body, rig, skeleton, torch.as_tensor(q, dtype=skeleton.dtype), scales=S,
+                     progress=q.shape[0] > 200)
     mesh = body.mesh_sequence(v, fps=fps, name="anny retargeted", world_to_opensim=np.eye(3))
     if floor and "pelvis_ty" in names:
         dy = -float(mesh.vertices[..., 1].min())
         mesh.vertices[..., 1] += dy
         q[:, names.index("pelvis_ty")] += dy
-    return mesh, q
+    return mesh, q, body_scales
 
 
 def make_markers(source: dict, body_params: dict, cfg, subject: str = "subject") -> MarkerResult:
@@ -265,12 +270,15 @@ def make_markers(source: dict, body_params: dict, cfg, subject: str = "subject")
     from .retarget import default_q
 
     layout = _layout_for(cfg, "anny", model)
-    static = None
+    static = static_pose = None
     q0 = default_q(skeleton).cpu().numpy()
     if cfg.markers.static:
-        smesh, _ = _anny_on_skeleton(cfg, body_params, model, skeleton, q0[None], fps, floor=True)
+        smesh, q_static, _ = _anny_on_skeleton(cfg, body_params, model, skeleton, q0[None], fps, floor=True)
         smesh.vertices = np.repeat(smesh.vertices, STATIC_FRAMES, axis=0)
         static = _markers_from_mesh(smesh, layout, cfg, rng)
+        static_pose = Motion(names=list(skeleton.coordinate_names), values=np.repeat(q_static, STATIC_FRAMES, 0),
+                             times=np.arange(STATIC_FRAMES) / fps, name="static pose",
+                             rotational=np.array([c.motion_type == "rotational" for c in model.coordinates]))
     reference = None
     if kind == "anny_walk":
         from .walkcycle import anny_walk_mesh
@@ -280,13 +288,16 @@ def make_markers(source: dict, body_params: dict, cfg, subject: str = "subject")
         mesh = anny_walk_mesh(body, shape, float(source["duration"]), fps)
     else:
         q = np.asarray(source["values"], float)
-        mesh, q_used = _anny_on_skeleton(cfg, body_params, model, skeleton, q, fps, floor=bool(cfg.motion.floor))
+        mesh, q_used, body_scales = _anny_on_skeleton(cfg, body_params, model, skeleton, q, fps,
+                                                      floor=bool(cfg.motion.floor))
         reference = Motion(names=list(skeleton.coordinate_names), values=q_used, times=np.asarray(source["times"]),
                            rotational=np.array([c.motion_type == "rotational" for c in model.coordinates]),
                            name="reference")
     md = _markers_from_mesh(mesh, layout, cfg, rng)
-    return MarkerResult(motion=md, static=static, reference=reference, mesh=mesh,
-                        info=dict(layout=str(layout.path), seconds=time.perf_counter() - t0))
+    info = dict(layout=str(layout.path), seconds=time.perf_counter() - t0)
+    if reference is not None:
+        info["reference_scales"] = body_scales  # the skeleton the reference coordinates drove
+    return MarkerResult(motion=md, static=static, static_pose=static_pose, reference=reference, mesh=mesh, info=info)
 
 
 def smpl_height_mass(body, betas: np.ndarray) -> tuple[float, float]:
@@ -321,8 +332,8 @@ def concat_trials(a, b):
 def place_markers_known_pose(model, scales: dict, static, q: np.ndarray | None = None) -> tuple[dict, float]:
     """Model marker locations that put every marker exactly on a static trial of known pose.
 
-    The pose is the model's default coordinates (``q``, when None) except the pelvis translation,
-    which is fitted (least squares over the markers). Returns {marker: (3,) location in its body
+    The pose is ``q`` (the static trial's known coordinates); when None, the model's default
+    coordinates with the pelvis translation fitted (least squares over the markers). Returns {marker: (3,) location in its body
     frame, unscaled, as :func:`write_scaled_osim`'s ``marker_offsets`` take them} and the RMS
     marker distance before placement (metres).
     """
@@ -330,7 +341,8 @@ def place_markers_known_pose(model, scales: dict, static, q: np.ndarray | None =
     from .retarget import default_q
 
     sk = Skeleton(model, dtype=torch.float64)
-    q = default_q(sk).numpy() if q is None else np.asarray(q, float).copy()
+    fit_translation = q is None
+    q = default_q(sk).numpy() if q is None else np.asarray(q, float).reshape(-1).copy()
     S = torch.ones(len(sk.body_names), 3, dtype=torch.float64)
     for b, v in scales.items():
         if b in sk.body_names:
@@ -341,11 +353,12 @@ def place_markers_known_pose(model, scales: dict, static, q: np.ndarray | None =
     idx = [sk.marker_names.index(n) for n in names]
     with torch.no_grad():
         fk = sk(torch.as_tensor(q[None]), scales=S[None])
-        shift = (x[ok] - fk.markers[0, idx].numpy()[ok]).mean(0)
-        for k, c in enumerate(("pelvis_tx", "pelvis_ty", "pelvis_tz")):
-            if c in sk.coordinate_names:
-                q[sk.coordinate_names.index(c)] += shift[k]
-        fk = sk(torch.as_tensor(q[None]), scales=S[None])
+        if fit_translation:
+            shift = (x[ok] - fk.markers[0, idx].numpy()[ok]).mean(0)
+            for k, c in enumerate(("pelvis_tx", "pelvis_ty", "pelvis_tz")):
+                if c in sk.coordinate_names:
+                    q[sk.coordinate_names.index(c)] += shift[k]
+            fk = sk(torch.as_tensor(q[None]), scales=S[None])
     before = float(np.sqrt(np.mean(np.sum((x[ok] - fk.markers[0, idx].numpy()[ok]) ** 2, axis=1))))
     bidx = {b: i for i, b in enumerate(sk.body_names)}
     out = {}
@@ -360,13 +373,14 @@ def place_markers_known_pose(model, scales: dict, static, q: np.ndarray | None =
 
 def scale_subject(cfg, trial, out_osim: Path, out_scales: Path, out_report: Path, *, mass: float | None,
                   height: float | None, trial_path: Path | None = None, static=None,
-                  static_path: Path | None = None) -> dict:
+                  static_path: Path | None = None, static_q: np.ndarray | None = None) -> dict:
     """Scale the config's OpenSim model to a subject (torch by default, OpenSim's ScaleTool on request).
 
     ``trial`` (MarkerData) gives the scale factors: the static trial and the motion frames together
     (``kinematics.scale.frames`` of them) when both exist. With ``static``, a static trial of the
-    known default pose (Anny-driven sources), the model's markers are then placed exactly on it
-    (:func:`place_markers_known_pose`), as OpenSim's MarkerPlacer does with a known static pose.
+    known default pose (Anny-driven sources; ``static_q``: its coordinates), the model's markers
+    are then placed exactly on it (:func:`place_markers_known_pose`), as OpenSim's MarkerPlacer
+    does with a known static pose.
     Writes the scaled .osim, scales.json and a JSON report (atomically).
     """
     import json
@@ -416,7 +430,7 @@ def scale_subject(cfg, trial, out_osim: Path, out_scales: Path, out_report: Path
         offsets = res.marker_offsets if fit else None
         rmse = float(np.nanmean(np.asarray(res.marker_rmse)))
     if static is not None:
-        offsets, placed_rms = place_markers_known_pose(model, scales, static)
+        offsets, placed_rms = place_markers_known_pose(model, scales, static, static_q)
     if scfg.backend != "opensim" or static is not None:
         with atomic_path(out_osim) as tmp:
             write_scaled_osim(src, scales, tmp, marker_offsets=offsets, mass=mass)

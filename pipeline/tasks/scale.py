@@ -57,7 +57,13 @@ class ScaleTask(Stage1Task):
         mass, height = _mass_height(cfg, body, {})
         motion = read_trc(inp["markers"].path)
         static = read_trc(inp["static"].path) if "static" in inp else None
+        static_q = None
+        if static is not None:
+            from ..kinematics.mot import read_mot
+
+            model = load_osim(model_path(cfg))
+            static_q = read_mot(inp["static_pose"].path, model=model).reorder(model.coordinate_names).values[0]
         trial = motion if static is None else concat_trials(static, motion)
         scale_subject(cfg, trial, out["osim"].path, out["scales"].path, out["report"].path, mass=mass, height=height,
                       trial_path=inp["markers"].path, static=static,
-                      static_path=inp["static"].path if static is not None else None)
+                      static_path=inp["static"].path if static is not None else None, static_q=static_q)
