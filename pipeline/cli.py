@@ -18,6 +18,10 @@ from .log import get_logger, setup_logging
 #: (subcommand, module under pipeline.commands), in the order --help lists them.
 COMMANDS: list[tuple[str, str]] = [
     ("config", "config_cmd"),
+    ("render-check", "render_check"),
+    ("scale", "scale"),
+    ("ik", "ik"),
+    ("fk", "fk"),
 ]
 
 EPILOG = """\

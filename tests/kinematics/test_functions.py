@@ -49,7 +49,9 @@ def ours_and_opensim():
 def test_values_and_derivatives_match_opensim():
     pairs, osim = ours_and_opensim()
     xs = np.concatenate([np.linspace(-3.0, 3.0, 601), KNEE_X, [-1.0, 0.0, 1.5, 2.5, 1.9]])
-    deriv = osim.StdVectorInt([0])
+    # A plain list, not osim.StdVectorInt: once ezc3d (also SWIG) is imported in the same process,
+    # opensim's StdVectorInt proxy no longer matches calcDerivative's signature.
+    deriv = [0]
     for ours, theirs in pairs:
         ref = np.array([theirs.calcValue(osim.Vector(1, float(x))) for x in xs])
         got = ours(torch.tensor(xs)).numpy()

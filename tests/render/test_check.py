@@ -1,0 +1,78 @@
+"""`odah render-check` and the launcher's handling of missing, crashing and hanging environments."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import main
+from pipeline.config import load_config
+from pipeline.errors import RenderError
+from pipeline.render.launcher import run_job
+
+
+def _fake_interpreter(tmp_path: Path, body: str) -> str:
+    """An executable standing in for the render interpreter (a broken environment)."""
+    exe = tmp_path / "fake-python"
+    exe.write_text("#!/bin/sh\n" + body + "\n")
+    exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
+    return str(exe)
+
+
+@pytest.mark.slow
+def test_render_check_renders_in_render_env(tmp_path, capsys):
+    """Issue 2: one tiny EEVEE image through the launcher; engine, device and time reported."""
+    rc = main(["render-check", "--out", str(tmp_path), "--size", "64x48"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "render-check: ok" in out
+    assert "engine   BLENDER_EEVEE" in out
+    assert "device   " in out and "time     render" in out
+    from PIL import Image
+
+    with Image.open(tmp_path / "render_check.png") as im:
+        assert im.size == (64, 48)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".render_check.")], "work folder left behind"
+
+
+def test_missing_render_env_is_clear_error(tmp_path):
+    cfg = load_config(None, [f"render.python={tmp_path / 'nope' / 'python'}"])
+    with pytest.raises(RenderError, match=r"clip 'c1': render environment not found: .*nope/python.*render.python"):
+        run_job({"kind": "check"}, tmp_path / "work", cfg.render, clip="c1")
+
+
+def test_crashing_render_env_reports_log_tail(tmp_path):
+    exe = _fake_interpreter(tmp_path, 'echo "starting"; echo "Fatal Python error: Segmentation fault" >&2; exit 139')
+    cfg = load_config(None, [f"render.python={exe}"])
+    with pytest.raises(RenderError) as err:
+        run_job({"kind": "check"}, tmp_path / "work", cfg.render, clip="walk_01")
+    msg = str(err.value)
+    assert "clip 'walk_01'" in msg and "exit code 139" in msg and "Segmentation fault" in msg
+
+
+def test_env_without_result_is_error(tmp_path):
+    exe = _fake_interpreter(tmp_path, "echo hello; exit 0")
+    cfg = load_config(None, [f"render.python={exe}"])
+    with pytest.raises(RenderError, match="without writing result.json"):
+        run_job({"kind": "check"}, tmp_path / "work", cfg.render, clip="c2")
+
+
+def test_hanging_render_env_times_out(tmp_path):
+    exe = _fake_interpreter(tmp_path, "echo working; exec sleep 30")
+    cfg = load_config(None, [f"render.python={exe}"])
+    with pytest.raises(RenderError, match=r"clip 'c3': render timed out after 1 s"):
+        run_job({"kind": "check"}, tmp_path / "work", cfg.render, clip="c3", timeout=1.0)
+
+
+def test_child_gets_this_checkout_on_pythonpath(tmp_path):
+    """The render side must import the caller's code version, not an installed copy."""
+    exe = _fake_interpreter(tmp_path, 'echo "PP=$PYTHONPATH"; exit 5')
+    cfg = load_config(None, [f"render.python={exe}"])
+    with pytest.raises(RenderError) as err:
+        run_job({"kind": "check"}, tmp_path / "work", cfg.render, clip="c4")
+    import pipeline
+
+    root = str(Path(pipeline.__file__).resolve().parent.parent)
+    assert f"PP={root}" in str(err.value)
