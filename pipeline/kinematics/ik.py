@@ -577,6 +577,113 @@ def _root_init(prob: _Problem, target: torch.Tensor, w: torch.Tensor) -> torch.T
     return qroot, [prob.free.index(c) for c in cidx], ok
 
 
+@dataclass
+class _Prepared:
+    m: torch.Tensor
+    T: int
+    use: list
+    data_col: torch.Tensor
+    target: torch.Tensor
+    present: torch.Tensor
+    wnorm: torch.Tensor
+    empty: torch.Tensor
+    tt: torch.Tensor
+    tw: torch.Tensor
+    prob: "_Problem"
+
+
+def _prepare(sk, markers, marker_names, weights, coordinate_tasks, scales, marker_offsets, log_ignored=False) -> _Prepared:
+    """Check the inputs and build the problem: tracked markers, normalised weights, tasks."""
+    model = sk.model
+    kw = dict(dtype=sk.dtype, device=sk.device)
+    m = torch.as_tensor(np.asarray(markers, float) if not torch.is_tensor(markers) else markers, **kw)
+    if m.ndim != 3 or m.shape[-1] != 3 or m.shape[1] != len(marker_names):
+        raise KinematicsError(f"markers: expected (T, {len(marker_names)}, 3) for {len(marker_names)} names, got {tuple(m.shape)}")
+    T = m.shape[0]
+    if T == 0:
+        raise KinematicsError("markers: no frames")
+    model_idx = {n: i for i, n in enumerate(model.marker_names)}
+    if len(set(marker_names)) != len(marker_names):
+        raise KinematicsError("marker_names: a name appears twice")
+    if weights is None:
+        use = [n for n in marker_names if n in model_idx]
+        wts = {n: 1.0 for n in use}
+    else:
+        bad = {n: w for n, w in weights.items() if not (w >= 0 and math.isfinite(w))}
+        if bad:
+            raise KinematicsError(f"marker weights must be finite and >= 0: {bad}")
+        use = [n for n in marker_names if n in model_idx and weights.get(n, 0.0) > 0]
+        wts = weights
+    ignored = [n for n in marker_names if n not in model_idx]
+    if ignored and log_ignored:
+        log.info("IK: %d data markers are not in the model and are ignored: %s", len(ignored), ", ".join(ignored))
+    if weights is not None and log_ignored:
+        absent = [n for n in weights if weights[n] > 0 and (n not in model_idx or n not in marker_names)]
+        if absent:
+            log.info("IK: weighted markers missing from the model or the data are skipped: %s", ", ".join(absent))
+    if not use:
+        raise KinematicsError(f"none of the data markers ({', '.join(marker_names[:8])}...) is a tracked marker of "
+                              f"model {model._where()}")
+    data_col = torch.tensor([marker_names.index(n) for n in use], dtype=torch.long, device=sk.device)
+    target = m.index_select(1, data_col)
+    present = torch.isfinite(target).all(-1)
+    target = torch.where(present.unsqueeze(-1), target, torch.zeros_like(target))
+    wraw = torch.tensor([float(wts[n]) for n in use], **kw) * present
+    wsum = wraw.sum(-1, keepdim=True)
+    empty = wsum.squeeze(-1) <= 0
+    wnorm = wraw / wsum.clamp_min(1e-300)
+
+    locked = {i: c.default_value for i, c in enumerate(model.coordinates) if c.locked}
+    task_idx, tt_cols, tw = [], [], []
+    for name, (val, wt) in (coordinate_tasks or {}).items():
+        if name not in sk._cidx:
+            raise KinematicsError(f"coordinate task {name!r}: not a coordinate of model {model._where()}")
+        if not (wt >= 0 and math.isfinite(wt)):
+            raise KinematicsError(f"coordinate task {name!r}: weight must be finite and >= 0, got {wt}")
+        if wt == 0 or sk._cidx[name] in locked:
+            continue
+        v = torch.as_tensor(val, **kw)
+        if v.ndim == 0:
+            v = v.expand(T)
+        if v.shape != (T,):
+            raise KinematicsError(f"coordinate task {name!r}: target must be a number or ({T},) values, got {tuple(v.shape)}")
+        task_idx.append(sk._cidx[name])
+        tt_cols.append(v)
+        tw.append(wt)
+    tt = torch.stack(tt_cols, -1) if tt_cols else torch.zeros(T, 0, **kw)
+    tw_t = torch.tensor(tw, **kw) if tw else torch.zeros(0, **kw)
+
+    prob = _Problem(sk, [model_idx[n] for n in use], scales, marker_offsets, locked, task_idx)
+    return _Prepared(m, T, use, data_col, target, present, wnorm, empty, tt, tw_t, prob)
+
+
+def ik_objective(sk: Skeleton, q, markers, marker_names: list[str], weights: dict[str, float] | None = None,
+                 coordinate_tasks: dict[str, tuple] | None = None, scales=None, marker_offsets=None) -> np.ndarray:
+    """OpenSim's IK objective of poses ``q (T, C)`` per frame (the weighted squared marker error
+    with weights normalised over the markers present, plus the coordinate-task terms): ``(T,)``.
+
+    The same inputs as :func:`solve_ik`; use it to compare solutions of different solvers.
+    """
+    with torch.inference_mode():
+        d = _prepare(sk, markers, marker_names, weights, coordinate_tasks, scales, marker_offsets)
+        qt = torch.as_tensor(np.asarray(q, float), dtype=sk.dtype, device=sk.device)
+        if qt.shape != (d.T, sk.n_coordinates):
+            raise KinematicsError(f"q: expected ({d.T}, {sk.n_coordinates}), got {tuple(qt.shape)}")
+        cost, _, _ = d.prob.normal_equations(qt.index_select(-1, d.prob.free_idx), d.target, d.wnorm, d.tt, d.tw)
+        return (2.0 * cost).cpu().numpy().astype(np.float64)
+
+
+def coordinate_rms(model, q_a: np.ndarray, q_b: np.ndarray) -> dict[str, float]:
+    """Per-coordinate RMS difference of two ``(T, C)`` solutions: degrees for rotational
+    coordinates, millimetres for translational and coupled ones (as OpenSim reports them)."""
+    out = {}
+    for i, c in enumerate(model.coordinates):
+        d = np.asarray(q_a)[:, i] - np.asarray(q_b)[:, i]
+        rms = float(np.sqrt(np.mean(d * d)))
+        out[c.name] = math.degrees(rms) if c.motion_type == "rotational" else 1000.0 * rms
+    return out
+
+
 def solve_ik(
     sk: Skeleton,
     markers,
@@ -599,8 +706,11 @@ def solve_ik(
     * ``coordinate_tasks``: ``{coordinate: (target, weight)}``, target a float or ``(T,)`` values
       (rad / m).
     * ``scales (B, 3)``, ``marker_offsets (M_model, 3)``: as in :class:`Skeleton`.
-    * ``q0``: ``(C,)`` or ``(T, C)`` start pose (default: rigid root fit + model defaults).
-    * ``stride``: coarse-to-fine warm start (1 = every frame solved independently).
+    * ``q0``: ``(C,)`` start pose for the coarse frames, or ``(T, C)`` one per frame (then every
+      frame is solved from its own start, without the coarse-to-fine pass). Default: the root
+      pose from a rigid fit of the markers, the model's defaults elsewhere.
+    * ``stride``: the coarsest level of the warm start solves every ``stride``-th frame (then
+      every stride/4-th, ..., every frame); 1 solves all frames from the start pose.
 
     Returns an :class:`IKResult`. Raises :class:`KinematicsError` on bad shapes or when no data
     marker is in the model.
@@ -608,64 +718,10 @@ def solve_ik(
     model = sk.model
     with torch.inference_mode():
         kw = dict(dtype=sk.dtype, device=sk.device)
-        m = torch.as_tensor(np.asarray(markers, float) if not torch.is_tensor(markers) else markers, **kw)
-        if m.ndim != 3 or m.shape[-1] != 3 or m.shape[1] != len(marker_names):
-            raise KinematicsError(f"markers: expected (T, {len(marker_names)}, 3) for {len(marker_names)} names, got {tuple(m.shape)}")
-        T = m.shape[0]
-        if T == 0:
-            raise KinematicsError("markers: no frames")
-        model_idx = {n: i for i, n in enumerate(model.marker_names)}
-        if len(set(marker_names)) != len(marker_names):
-            raise KinematicsError("marker_names: a name appears twice")
-        if weights is None:
-            use = [n for n in marker_names if n in model_idx]
-            wts = {n: 1.0 for n in use}
-        else:
-            bad = {n: w for n, w in weights.items() if not (w >= 0 and math.isfinite(w))}
-            if bad:
-                raise KinematicsError(f"marker weights must be finite and >= 0: {bad}")
-            use = [n for n in marker_names if n in model_idx and weights.get(n, 0.0) > 0]
-            wts = weights
-        ignored = [n for n in marker_names if n not in model_idx]
-        if ignored:
-            log.info("IK: %d data markers are not in the model and are ignored: %s", len(ignored), ", ".join(ignored))
-        if weights is not None:
-            absent = [n for n in weights if weights[n] > 0 and (n not in model_idx or n not in marker_names)]
-            if absent:
-                log.info("IK: weighted markers missing from the model or the data are skipped: %s", ", ".join(absent))
-        if not use:
-            raise KinematicsError(f"none of the data markers ({', '.join(marker_names[:8])}...) is a tracked marker of "
-                                  f"model {model._where()}")
-        data_col = torch.tensor([marker_names.index(n) for n in use], dtype=torch.long, device=sk.device)
-        target = m.index_select(1, data_col)
-        present = torch.isfinite(target).all(-1)
-        target = torch.where(present.unsqueeze(-1), target, torch.zeros_like(target))
-        wraw = torch.tensor([float(wts[n]) for n in use], **kw) * present
-        wsum = wraw.sum(-1, keepdim=True)
-        empty = wsum.squeeze(-1) <= 0
-        wnorm = wraw / wsum.clamp_min(1e-300)
-
-        locked = {i: c.default_value for i, c in enumerate(model.coordinates) if c.locked}
-        task_idx, tt_cols, tw = [], [], []
-        for name, (val, wt) in (coordinate_tasks or {}).items():
-            if name not in sk._cidx:
-                raise KinematicsError(f"coordinate task {name!r}: not a coordinate of model {model._where()}")
-            if not (wt >= 0 and math.isfinite(wt)):
-                raise KinematicsError(f"coordinate task {name!r}: weight must be finite and >= 0, got {wt}")
-            if wt == 0 or sk._cidx[name] in locked:
-                continue
-            v = torch.as_tensor(val, **kw)
-            if v.ndim == 0:
-                v = v.expand(T)
-            if v.shape != (T,):
-                raise KinematicsError(f"coordinate task {name!r}: target must be a number or ({T},) values, got {tuple(v.shape)}")
-            task_idx.append(sk._cidx[name])
-            tt_cols.append(v)
-            tw.append(wt)
-        tt = torch.stack(tt_cols, -1) if tt_cols else torch.zeros(T, 0, **kw)
-        tw_t = torch.tensor(tw, **kw) if tw else torch.zeros(0, **kw)
-
-        prob = _Problem(sk, [model_idx[n] for n in use], scales, marker_offsets, locked, task_idx)
+        d = _prepare(sk, markers, marker_names, weights, coordinate_tasks, scales, marker_offsets, log_ignored=True)
+        m, T, use, data_col, target, present, wnorm, empty = (
+            d.m, d.T, d.use, d.data_col, d.target, d.present, d.wnorm, d.empty)
+        tt, tw_t, prob = d.tt, d.tw, d.prob
         free = prob.free_idx
 
         # start poses
@@ -674,7 +730,9 @@ def solve_ik(
             if q0t.shape not in ((sk.n_coordinates,), (T, sk.n_coordinates)):
                 raise KinematicsError(f"q0: expected ({sk.n_coordinates},) or ({T}, {sk.n_coordinates}), got {tuple(q0t.shape)}")
             start = q0t.expand(T, sk.n_coordinates).index_select(-1, free).clone()
+            per_frame_start = q0t.ndim == 2
         else:
+            per_frame_start = False
             start = prob.q_base.index_select(-1, free).expand(T, prob.F).clone()
             ri = _root_init(prob, target, wnorm)
             if ri is not None:
@@ -684,7 +742,7 @@ def solve_ik(
 
         # coarse-to-fine levels: frames every `stride`, then every stride/4, ... down to every frame
         strides = []
-        st_ = max(1, int(stride))
+        st_ = 1 if per_frame_start else max(1, int(stride))
         while st_ > 1:
             strides.append(st_)
             st_ = max(1, st_ // 4)
@@ -716,7 +774,7 @@ def solve_ik(
         coarse = levels[0]
         qc, cc, convc = run(coarse, start[coarse], 2 * max_iterations)
         # 2) continuity: re-solve each coarse frame from its predecessor; keep the better fit
-        if len(coarse) > 1:
+        if len(coarse) > 1 and not per_frame_start:
             seed = torch.cat([qc[:1], qc[:-1]], 0)
             q2, c2, conv2 = run(coarse, seed, max_iterations)
             better = c2 < cc - 1e-12 * (1 + cc)
