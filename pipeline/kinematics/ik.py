@@ -253,6 +253,7 @@ class _Problem:
         coords = model.coordinates
         self.lo = torch.tensor([coords[i].range[0] if coords[i].clamped else -math.inf for i in self.free], **kw)
         self.hi = torch.tensor([coords[i].range[1] if coords[i].clamped else math.inf for i in self.free], **kw)
+        self.has_bounds = any(coords[i].clamped for i in self.free)
         self.scales = None if scales is None else torch.as_tensor(scales, **kw)
         self.offsets = None if marker_offsets is None else torch.as_tensor(marker_offsets, **kw)
         self.mk = torch.tensor(model_markers, dtype=torch.long, device=dev)
@@ -461,17 +462,25 @@ def _lm(prob: _Problem, qf, target, w, tt, tw, max_iter: int, tol: float):
     _lm.work = T
     for it in range(1, max_iter + 1):
         _lm.work += qf.shape[0]
-        # active bounds: a coordinate on its bound whose descent direction leaves the range
-        blocked = ((qf <= prob.lo) & (g > 0)) | ((qf >= prob.hi) & (g < 0))
-        keep = (~blocked).to(qf.dtype)
-        diag = torch.diagonal(H, dim1=-2, dim2=-1)
-        Hd = H * (keep.unsqueeze(-1) * keep.unsqueeze(-2)) + torch.diag_embed(
-            lam.unsqueeze(-1) * (diag + 1e-9) * keep + (1.0 - keep))
+        Hd = H.clone()
+        dg = Hd.diagonal(dim1=-2, dim2=-1)
+        if prob.has_bounds:
+            # active bounds: a coordinate on its bound whose descent direction leaves the range
+            blocked = ((qf <= prob.lo) & (g > 0)) | ((qf >= prob.hi) & (g < 0))
+            keep = (~blocked).to(qf.dtype)
+            Hd = Hd * (keep.unsqueeze(-1) * keep.unsqueeze(-2))
+            dg = Hd.diagonal(dim1=-2, dim2=-1)
+            dg.add_(lam.unsqueeze(-1) * (H.diagonal(dim1=-2, dim2=-1) + 1e-9) * keep + (1.0 - keep))
+            gk = g * keep
+        else:
+            dg.add_(lam.unsqueeze(-1) * (dg + 1e-9))
+            gk = g
         L, info = torch.linalg.cholesky_ex(Hd)
         if bool((info > 0).any()):  # numerically indefinite: damp harder
-            Hd = Hd + torch.diag_embed((diag.abs().amax(-1, keepdim=True) * 1e-6 + 1e-9).expand_as(diag))
+            d0 = H.diagonal(dim1=-2, dim2=-1)
+            Hd = Hd + torch.diag_embed((d0.abs().amax(-1, keepdim=True) * 1e-6 + 1e-9).expand_as(d0))
             L, _ = torch.linalg.cholesky_ex(Hd)
-        step = -torch.cholesky_solve((g * keep).unsqueeze(-1), L).squeeze(-1)
+        step = -torch.cholesky_solve(gk.unsqueeze(-1), L).squeeze(-1)
         # Gauss-Newton converges linearly along flat directions, its steps shrinking by a steady
         # ratio rho, often alternating in sign (it overshoots where the residuals' own curvature
         # adds to J^T J). When two steps are (anti)parallel, jump to the limit of the series.
@@ -481,7 +490,7 @@ def _lm(prob: _Problem, qf, target, w, tt, tw, max_iter: int, tol: float):
         rho = nrm / pn.clamp_min(1e-300)
         ext = (cos.abs() > 0.95) & (rho < 0.95) & (pn > 0)
         step = torch.where(ext.unsqueeze(-1), step / (1.0 - cos * rho).unsqueeze(-1), step)
-        q_try = torch.maximum(torch.minimum(qf + step, prob.hi), prob.lo)
+        q_try = torch.maximum(torch.minimum(qf + step, prob.hi), prob.lo) if prob.has_bounds else qf + step
         cost2, H2, g2 = prob.normal_equations(q_try, target, w, tt, tw)
         ok = cost2 <= cost
         small = (q_try - qf).abs().amax(-1) < tol
@@ -694,8 +703,9 @@ def solve_ik(
     marker_offsets=None,
     q0=None,
     max_iterations: int = 30,
-    tolerance: float = 1e-6,
+    tolerance: float = 1e-5,
     stride: int = 16,
+    batch_frames: int = 0,
     progress: bool = True,
 ) -> IKResult:
     """Inverse kinematics of ``markers (T, M, 3)`` (metres, ground frame, NaN = missing).
@@ -711,6 +721,7 @@ def solve_ik(
       pose from a rigid fit of the markers, the model's defaults elsewhere.
     * ``stride``: the coarsest level of the warm start solves every ``stride``-th frame (then
       every stride/4-th, ..., every frame); 1 solves all frames from the start pose.
+    * ``batch_frames``: most frames in one solver batch (0: no limit).
 
     Returns an :class:`IKResult`. Raises :class:`KinematicsError` on bad shapes or when no data
     marker is in the model.
@@ -743,6 +754,8 @@ def solve_ik(
         # coarse-to-fine levels: frames every `stride`, then every stride/4, ... down to every frame
         strides = []
         st_ = 1 if per_frame_start else max(1, int(stride))
+        while st_ > 1 and T / st_ < 16:  # keep at least ~16 frames on the coarsest level
+            st_ //= 4
         while st_ > 1:
             strides.append(st_)
             st_ = max(1, st_ // 4)
@@ -759,13 +772,19 @@ def solve_ik(
 
         def run(idx, init, iters):
             nonlocal total_it
-            ix = torch.tensor(idx, dtype=torch.long, device=sk.device)
-            t0 = time.perf_counter()
-            q, cost, conv, it = _lm(prob, init, target[ix], wnorm[ix], tt[ix], tw_t, iters, tolerance)
-            total_it += it
-            log.debug("IK stage: %d frames, %d iterations, %.1f evaluations per frame, %.3f s", len(idx), it,
-                      _lm.work / len(idx), time.perf_counter() - t0)
-            return q, cost, conv
+            n = batch_frames if batch_frames > 0 else len(idx)
+            parts = []
+            for a in range(0, len(idx), n):
+                ix = torch.tensor(idx[a:a + n], dtype=torch.long, device=sk.device)
+                t0 = time.perf_counter()
+                q, cost, conv, it = _lm(prob, init[a:a + n], target[ix], wnorm[ix], tt[ix], tw_t, iters, tolerance)
+                total_it += it
+                log.debug("IK stage: %d frames, %d iterations, %.1f evaluations per frame, %.3f s", len(ix), it,
+                          _lm.work / len(ix), time.perf_counter() - t0)
+                parts.append((q, cost, conv))
+            if len(parts) == 1:
+                return parts[0]
+            return tuple(torch.cat(z, 0) for z in zip(*parts))
 
         qf = torch.empty(T, prob.F, **kw)
         cost = torch.empty(T, **kw)

@@ -164,3 +164,15 @@ def test_read_ik_setup(golden, tmp_path):
     (tmp_path / "bad.xml").write_text("<OpenSimDocument><Foo/></OpenSimDocument>")
     with pytest.raises(KinematicsError, match="no <InverseKinematicsTool>"):
         read_ik_setup(tmp_path / "bad.xml")
+
+
+def test_batch_limit_and_strides_give_the_same_answer(generic):
+    sk = Skeleton(generic)
+    q = _moving_pose(generic, 30, np.random.default_rng(6), amp=0.3)
+    mk = sk(torch.tensor(q)).markers.numpy()
+    a = solve_ik(sk, mk, generic.marker_names, progress=False)
+    b = solve_ik(sk, mk, generic.marker_names, stride=4, batch_frames=7, progress=False)
+    c = solve_ik(sk, mk, generic.marker_names, stride=1, progress=False)
+    for r in (b, c):
+        assert np.abs(r.marker_rmse).max() < 1e-6
+        assert np.abs(r.q - a.q)[:, [i for i, n in enumerate(generic.coordinate_names) if "mtp" not in n]].max() < 1e-5
