@@ -19,6 +19,9 @@ from .log import get_logger, setup_logging
 COMMANDS: list[tuple[str, str]] = [
     ("config", "config_cmd"),
     ("render-check", "render_check"),
+    ("scale", "scale"),
+    ("ik", "ik"),
+    ("fk", "fk"),
 ]
 
 EPILOG = """\

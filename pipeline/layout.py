@@ -118,6 +118,30 @@ class ClipPaths:
         """Scratch folder of rendered PNG frames before encoding."""
         return self.dir / "frames" / check_view(view)
 
+    def mask_frames_dir(self, view: str) -> Path:
+        """Scratch folder of rendered person-mask PNGs before encoding."""
+        return self.dir / "frames" / f"mask_{check_view(view)}"
+
+    @property
+    def frames_root(self) -> Path:
+        """All scratch frames of the clip; holds ``render_result.json`` once every frame is rendered."""
+        return self.dir / "frames"
+
+    @property
+    def frames_result(self) -> Path:
+        """What the render process reported (engine, device, timings); marks the frames complete."""
+        return self.dir / "frames" / "render_result.json"
+
+    @property
+    def render_info(self) -> Path:
+        """Engine, device, timings and checks of the clip's render and encode (JSON)."""
+        return self.dir / "render_info.json"
+
+    @property
+    def blend(self) -> Path:
+        """The built Blender scene (only with render.save_blend)."""
+        return self.dir / "scene.blend"
+
     @property
     def cameras(self) -> Path:
         return self.dir / "cameras.json"

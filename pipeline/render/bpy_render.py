@@ -37,3 +37,82 @@ def require_device(device: str, info: dict) -> None:
             f"render.device=gpu but EEVEE ran on a software renderer ({info.get('renderer')}); "
             "is the GPU driver's EGL library installed?"
         )
+
+
+def configure(scene, job: dict) -> None:
+    """EEVEE, size, samples, frame range and rate, no motion blur, PNG output."""
+    first = next(iter(job["views"].values()))
+    r = scene.render
+    r.engine = ENGINE
+    r.resolution_x, r.resolution_y = int(first["width"]), int(first["height"])
+    r.resolution_percentage = 100
+    r.pixel_aspect_x = r.pixel_aspect_y = 1.0
+    r.use_motion_blur = False
+    r.film_transparent = False
+    fps = float(job["fps"])
+    r.fps = max(1, round(fps))
+    r.fps_base = r.fps / fps
+    scene.eevee.taa_render_samples = int(job["samples"])
+    scene.frame_start, scene.frame_end = 1, int(job["frames"])
+    scene.view_settings.view_transform = job.get("view_transform", "AgX")
+    r.image_settings.file_format = "PNG"
+    r.image_settings.color_mode = "RGB"
+    r.image_settings.color_depth = "8"
+    r.use_file_extension = True
+    r.use_compositing = True
+
+
+def camera_report(scene, cam_obj) -> dict:
+    """The camera as Blender sees it: matrix_world and its projection matrix (for label checks)."""
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    r = scene.render
+    proj = cam_obj.calc_matrix_camera(depsgraph, x=r.resolution_x, y=r.resolution_y,
+                                      scale_x=r.pixel_aspect_x, scale_y=r.pixel_aspect_y)
+    return {"matrix_world": [list(row) for row in cam_obj.matrix_world],
+            "projection": [list(row) for row in proj],
+            "lens": cam_obj.data.lens, "sensor_width": cam_obj.data.sensor_width,
+            "sensor_fit": cam_obj.data.sensor_fit}
+
+
+def render_clip(job: dict, progress=None) -> dict:
+    """Build the scene and render every frame of both views with masks; return timings and devices."""
+    import time
+
+    from pipeline.render.bpy_scene import build_scene
+
+    t0 = time.monotonic()
+    scene, cams, masks = build_scene(job)
+    configure(scene, job)
+    if job.get("save_blend"):
+        bpy.ops.wm.save_as_mainfile(filepath=job["save_blend"], copy=True, check_existing=False)
+    t_build = time.monotonic() - t0
+    frames = int(job["frames"])
+    total = frames * len(cams)
+    state = {"done": 0, "view": ""}
+
+    def on_write(scn, *_):
+        state["done"] += 1
+        if progress:
+            progress(view=state["view"], frame=scn.frame_current, done=state["done"], total=total)
+
+    bpy.app.handlers.render_write.append(on_write)
+    views = {}
+    try:
+        for view, cam in cams.items():
+            v = job["views"][view]
+            state["view"] = view
+            scene.camera = cam
+            scene.render.filepath = v["frames_dir"].rstrip("/") + "/######"
+            masks.directory = v["masks_dir"].rstrip("/") + "/"
+            masks.file_name = ""
+            t = time.monotonic()
+            bpy.ops.render.render(animation=True)
+            views[view] = {"seconds": time.monotonic() - t, "camera": camera_report(scene, cam)}
+    finally:
+        bpy.app.handlers.render_write.remove(on_write)
+    info = gpu_info()
+    require_device(job.get("device", "auto"), info)
+    return {"engine": scene.render.engine, "blender": bpy.app.version_string, "gpu": info,
+            "frames": frames, "frames_written": state["done"], "build_seconds": t_build, "views": views,
+            "width": scene.render.resolution_x, "height": scene.render.resolution_y,
+            "samples": scene.eevee.taa_render_samples}

@@ -1,0 +1,171 @@
+"""Render one clip end to end: frames (both views + masks) -> H264 videos -> labels.
+
+The Luigi tasks and ``odah render`` call these functions; each step writes its outputs atomically:
+
+- :func:`render_frames`: the render process fills a temporary folder; only a complete set of
+  frames and masks (with ``render_result.json``) is moved to ``clips/<cid>/frames/``.
+- :func:`encode_clip`: all four videos are encoded to temporary files and moved into place only
+  when every one succeeded; then ``render_info.json`` is written and the frames are removed
+  (unless ``render.keep_frames``).
+- :func:`render_clip`: both, plus the labels (``pipeline.scene.labels``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import axes
+from ..body.mesh import MeshSequence
+from ..errors import BodyModelError, EncodeError, RenderError
+from ..io_utils import atomic_write_text
+from ..layout import VIEWS, ClipPaths
+from ..log import get_logger
+from ..scene.camera import PinholeCamera, blender_projection_to_pixels
+from ..scene.clothing import Manifest, load_manifest
+from ..scene.spec import SceneSpec
+from .encode import canonical_frames, encode_video
+from .job import prepare_clip_job
+from .launcher import run_job
+
+log = get_logger("render")
+
+
+def check_inputs(spec: SceneSpec, mesh: MeshSequence, render_cfg) -> None:
+    """Errors before any rendering: bad mesh, frame rate mismatch, odd frame size."""
+    clip = spec.clip_id
+    try:
+        mesh.validate()
+    except BodyModelError as exc:
+        raise RenderError(f"clip '{clip}': {exc}") from None
+    if abs(mesh.fps - render_cfg.fps) > 1e-6:
+        raise RenderError(f"clip '{clip}': the mesh sequence runs at {mesh.fps:g} fps but render.fps is "
+                          f"{render_cfg.fps:g}; resample the motion (motion.fps) or set render.fps to match")
+    w, h = spec.resolution
+    if w % 2 or h % 2:
+        raise RenderError(f"clip '{clip}': frame size {w}x{h}: H264 yuv420p needs even width and height "
+                          "(render.width, render.height)")
+
+
+def check_blender_cameras(spec: SceneSpec, result: dict) -> float:
+    """Max pixel difference between our projection and Blender's own camera matrices.
+
+    Raises:
+        RenderError: above 0.01 px: the labels would not match the pixels.
+    """
+    worst = 0.0
+    for v in VIEWS:
+        rep = result["views"][v]["camera"]
+        cam = PinholeCamera.from_spec(spec.cameras[v])
+        # Points spread over the view at 1-10 m in front of the camera.
+        g = np.stack(np.meshgrid([-0.4, 0.0, 0.4], [-0.3, 0.0, 0.3], [1.0, 3.0, 10.0]), -1).reshape(-1, 3)
+        g[:, :2] *= g[:, 2:3]
+        pts = (g - cam.t) @ cam.R  # camera -> world (OpenSim)
+        ours, _ = cam.project(pts)
+        theirs = blender_projection_to_pixels(rep["projection"], rep["matrix_world"], axes.opensim_to_blender(pts),
+                                              cam.width, cam.height)
+        worst = max(worst, float(np.abs(ours - theirs).max()))
+    if worst > 0.01:
+        raise RenderError(f"clip '{spec.clip_id}': Blender's cameras differ from the labelled ones by "
+                          f"{worst:.3f} px; the labels would not match the pixels")
+    return worst
+
+
+def render_frames(spec: SceneSpec, mesh: MeshSequence, cfg, paths: ClipPaths, *, manifest: Manifest | None = None,
+                  debug: dict[str, Any] | None = None) -> dict:
+    """Render every frame of both views and their person masks into ``paths.frames_root``.
+
+    Returns the render process's result (engine, device, timings, Blender's cameras).
+    """
+    clip = spec.clip_id
+    check_inputs(spec, mesh, cfg.render)
+    manifest = manifest or load_manifest(cfg.scene.manifest or None, clip=clip)
+    paths.dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".render.", suffix=".tmp", dir=paths.dir))
+    try:
+        frames = work / "frames"
+        frames_dirs = {v: frames / paths.frames_dir(v).name for v in VIEWS}
+        masks_dirs = {v: frames / paths.mask_frames_dir(v).name for v in VIEWS}
+        for d in (*frames_dirs.values(), *masks_dirs.values()):
+            d.mkdir(parents=True)
+        job = prepare_clip_job(spec, mesh, manifest, work / "job", samples=cfg.render.samples,
+                               device=cfg.render.device, frames_dirs=frames_dirs, masks_dirs=masks_dirs,
+                               save_blend=work / "scene.blend" if cfg.render.save_blend else None, debug=debug)
+        result = run_job(job, work / "job", cfg.render, clip=clip, log_path=paths.render_log,
+                         progress_total=mesh.num_frames * len(VIEWS))
+        result["camera_check_px"] = check_blender_cameras(spec, result)
+        try:
+            for d in (*frames_dirs.values(), *masks_dirs.values()):
+                canonical_frames(d, mesh.num_frames)
+        except EncodeError as exc:
+            raise RenderError(f"clip '{clip}': the render process left frames missing: {exc}") from None
+        atomic_write_text(frames / paths.frames_result.name, json.dumps(result, indent=1) + "\n")
+        if cfg.render.save_blend:
+            os.replace(work / "scene.blend", paths.blend)
+        if paths.frames_root.exists():
+            shutil.rmtree(paths.frames_root)
+        os.replace(frames, paths.frames_root)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    log.info("clip %s: rendered %d frames x %d views in %.1f s (%s)", clip, mesh.num_frames, len(VIEWS),
+             result["process_seconds"], result.get("gpu", {}).get("renderer", "?"))
+    return result
+
+
+def encode_clip(paths: ClipPaths, cfg, frames: int, fps: float, clip: str) -> dict:
+    """Encode the rendered frames into the four videos (all or none) and write ``render_info.json``."""
+    if not paths.frames_result.exists():
+        raise EncodeError(f"clip '{clip}': no complete set of rendered frames in {paths.frames_root}")
+    result = json.loads(paths.frames_result.read_text())
+    work = Path(tempfile.mkdtemp(prefix=".encode.", suffix=".tmp", dir=paths.dir))
+    t0 = time.monotonic()
+    try:
+        jobs = []
+        for v in VIEWS:
+            jobs.append((paths.frames_dir(v), paths.video(v), cfg.render.crf, f"clip '{clip}' video_{v}"))
+            jobs.append((paths.mask_frames_dir(v), paths.masks(v), cfg.render.mask_crf, f"clip '{clip}' masks_{v}"))
+        for src, dst, crf, what in jobs:
+            encode_video(src, work / dst.name, fps, frames, crf=crf, preset=cfg.render.preset, what=what)
+        for _, dst, _, _ in jobs:  # every video succeeded: move them all into place
+            os.replace(work / dst.name, dst)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    encode_s = time.monotonic() - t0
+    info = {k: result.get(k) for k in ("engine", "blender", "gpu", "width", "height", "samples", "frames",
+                                       "build_seconds", "bpy_seconds", "process_seconds", "camera_check_px")}
+    info["views"] = {v: {"render_seconds": result["views"][v]["seconds"]} for v in VIEWS}
+    info.update(fps=fps, encode_seconds=encode_s, crf=cfg.render.crf, mask_crf=cfg.render.mask_crf,
+                preset=cfg.render.preset)
+    atomic_write_text(paths.render_info, json.dumps(info, indent=1) + "\n")
+    if not cfg.render.keep_frames:
+        shutil.rmtree(paths.frames_root, ignore_errors=True)
+    return info
+
+
+def render_clip(spec: SceneSpec, mesh: MeshSequence, keypoints: np.ndarray, names, cfg, paths: ClipPaths, *,
+                kinematics: str | Path | None = None, scales: str | Path | None = None,
+                manifest: Manifest | None = None, debug: dict[str, Any] | None = None) -> dict:
+    """Scene spec + mesh + keypoints -> the clip folder of the dataset contract.
+
+    Writes scene.json, the four videos, render_info.json and the labels (cameras.json,
+    keypoints3d.npz, keypoints2d.npz, kinematics.mot and scales.json when given).
+    """
+    from ..scene.labels import check_keypoints, write_labels
+
+    check_inputs(spec, mesh, cfg.render)
+    check_keypoints(np.asarray(keypoints), list(names), f"clip '{spec.clip_id}' keypoints", mesh.num_frames)
+    spec.save(paths.scene)
+    render_frames(spec, mesh, cfg, paths, manifest=manifest, debug=debug)
+    info = encode_clip(paths, cfg, mesh.num_frames, mesh.fps, spec.clip_id)
+    t0 = time.monotonic()
+    write_labels(paths, spec, keypoints, names, mesh.fps, mesh=mesh, kinematics=kinematics, scales=scales)
+    info["labels_seconds"] = time.monotonic() - t0
+    atomic_write_text(paths.render_info, json.dumps(info, indent=1) + "\n")
+    return info

@@ -1,0 +1,70 @@
+"""Labels: keypoint projection, occlusion-aware visibility, the keypoints file reader."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import trimesh
+
+from pipeline.body.mesh import MeshSequence
+from pipeline.errors import SceneError
+from pipeline.scene.camera import PinholeCamera
+from pipeline.scene.labels import load_keypoints, project_view, surface_crossings
+from pipeline.scene.spec import CameraSpec
+
+
+def _cam():
+    # At +X looking back at the origin.
+    return PinholeCamera.from_spec(CameraSpec("front", [5.0, 0.0, 0.0], [0.0, 0.0, 0.0], width=200, height=100))
+
+
+def _two_boxes():
+    near = trimesh.creation.box(extents=[0.4, 0.4, 0.4])
+    near.apply_translation([1.0, 0.0, 0.0])  # between the camera and the far box
+    far = trimesh.creation.box(extents=[0.4, 0.4, 0.4])
+    both = trimesh.util.concatenate([near, far])
+    return np.asarray(both.vertices), np.asarray(both.faces)
+
+
+def test_surface_crossings_count_layers():
+    v, f = _two_boxes()
+    pts = np.array([[0.0, 0.0, 0.0],  # inside the far box, behind the near box: 3 crossings
+                    [1.0, 0.0, 0.0],  # inside the near box: 1
+                    [3.0, 0.0, 0.0],  # in front of both: 0
+                    [0.0, 0.5, 0.0]])  # above both boxes: 0
+    assert surface_crossings(_cam(), v, f, pts).tolist() == [3, 1, 0, 0]
+
+
+def test_visibility_levels():
+    v, f = _two_boxes()
+    mesh = MeshSequence(vertices=v[None].astype(np.float32), faces=f.astype(np.int32), fps=30.0,
+                        part_labels=np.zeros(len(v), np.int16), limb_coord=np.zeros(len(v), np.float32))
+    kp = np.array([[[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 3.0, 0.0], [6.0, 0.0, 0.0]]])
+    res = project_view(_cam(), kp, mesh)
+    assert res["visibility"][0].tolist() == [1, 2, 0, 0]  # occluded, visible, out of image, behind camera
+    np.testing.assert_allclose(res["xy"][0, 0], [99.5, 49.5])
+    assert res["depth"][0, 0] == pytest.approx(5.0)
+
+
+def test_load_keypoints_errors(tmp_path):
+    p = tmp_path / "kp.npz"
+    np.savez(p, keypoints=np.zeros((3, 2, 3)), names=np.array(["a", "b"]))
+    kp, names = load_keypoints(p)
+    assert kp.shape == (3, 2, 3) and names == ["a", "b"]
+    np.savez(p, keypoints=np.zeros((3, 2, 3)), names=np.array(["a"]))
+    with pytest.raises(SceneError, match="clip 'c1': .*'names' has 1 entries for 2 keypoints"):
+        load_keypoints(p, clip="c1")
+    np.savez(p, points=np.zeros((3, 2, 3)))
+    with pytest.raises(SceneError, match="missing field 'keypoints'"):
+        load_keypoints(p)
+
+
+def test_far_side_joints_are_occluded_in_a_side_view():
+    from pipeline.scene.mannequin import mannequin
+
+    mesh, kp, names = mannequin(frames=1, motion="stand", n_around=16, n_len=8, n_cap=3)
+    # The subject faces +X; its left is -Z. A camera on the left side at 1.1 m height.
+    cam = PinholeCamera.from_spec(CameraSpec("side", [0.0, 1.1, -3.5], [0.0, 0.9, 0.0], width=540, height=360))
+    vis = dict(zip(names, project_view(cam, kp, mesh)["visibility"][0].tolist()))
+    for near, far in (("hip_l", "hip_r"), ("shoulder_l", "shoulder_r"), ("knee_l", "knee_r"), ("elbow_l", "elbow_r")):
+        assert (vis[near], vis[far]) == (2, 1), (near, far, vis)
