@@ -18,7 +18,10 @@ from .log import get_logger, setup_logging
 #: (subcommand, module under pipeline.commands), in the order --help lists them.
 COMMANDS: list[tuple[str, str]] = [
     ("config", "config_cmd"),
+    ("scene", "scene"),
+    ("render", "render"),
     ("render-check", "render_check"),
+    ("preview", "preview"),
 ]
 
 EPILOG = """\
