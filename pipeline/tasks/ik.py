@@ -22,18 +22,27 @@ class IKTask(Stage1Task):
 
     def run(self):
         import json
-        import shutil
 
         from ..body.stage1 import run_ik
-        from ..io_utils import atomic_path, atomic_write_text
+        from ..io_utils import atomic_write_text
         from ..kinematics.trc import read_trc
 
         cfg = self.cfg()
         out = self.output()
         inp = self.input()
-        if self.kind() == "opensim":
-            with atomic_path(out["mot"].path) as tmp:
-                shutil.copyfile(inp["markers"]["reference"].path, tmp)
+        if self.kind() == "opensim":  # the given coordinates, resampled: no IK
+            import numpy as np
+
+            from ..body.sources import load_source
+            from ..body.stage1 import _skeleton
+            from ..kinematics.mot import Motion, write_mot
+
+            src = load_source(self.motion_paths.source)
+            model = _skeleton(cfg)[0]
+            write_mot(out["mot"].path, Motion(names=[str(n) for n in src["names"]], values=src["values"],
+                                              times=src["times"], rotational=np.array(
+                                                  [c.motion_type == "rotational" for c in model.coordinates])),
+                      model=model)
             atomic_write_text(out["report"].path, json.dumps(
                 {"backend": "none", "reason": "OpenSim motion source: the coordinates are given, IK skipped"}) + "\n")
             return
