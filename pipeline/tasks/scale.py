@@ -29,7 +29,7 @@ class ScaleTask(Stage1Task):
 
         import numpy as np
 
-        from ..body.stage1 import _mass_height, concat_trials, model_path, scale_subject
+        from ..body.stage1 import _mass_height, concat_trials, marker_weights, model_path, scale_subject
         from ..config import save_config
         from ..io_utils import atomic_path, atomic_write_text
         from ..kinematics.osim import load_osim
@@ -66,4 +66,5 @@ class ScaleTask(Stage1Task):
         trial = motion if static is None else concat_trials(static, motion)
         scale_subject(cfg, trial, out["osim"].path, out["scales"].path, out["report"].path, mass=mass, height=height,
                       trial_path=inp["markers"].path, static=static,
-                      static_path=inp["static"].path if static is not None else None, static_q=static_q)
+                      static_path=inp["static"].path if static is not None else None, static_q=static_q,
+                      weights=marker_weights(cfg, body) if body else None)
