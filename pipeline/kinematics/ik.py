@@ -298,6 +298,21 @@ class _Problem:
         self.pair_axis = torch.tensor(pair_axis, dtype=torch.long, device=dev)
         self.pair_target = torch.tensor(pair_target, dtype=torch.long, device=dev)
         self.NB = len(used_bodies)
+        # scatter matrix: axis a -> (used body, free column) for every body below a's joint
+        scat = torch.zeros(self.A, max(self.NB, 1) * F, **kw)
+        scat[self.pair_axis, self.pair_target] = 1.0
+        self.scat = scat
+        # K_b = sum_m w A_m^T A_m is linear in the moments [w, w x (3), w x x^T (9)]
+        L = np.zeros((13, 6, 6))
+        L[0, 3:, 3:] = np.eye(3)
+        skew_basis = [np.array([[0, 0, 0], [0, 0, -1], [0, 1, 0]]), np.array([[0, 0, 1], [0, 0, 0], [-1, 0, 0]]),
+                      np.array([[0, -1, 0], [1, 0, 0], [0, 0, 0]])]
+        for i in range(3):
+            L[1 + i, :3, 3:] = skew_basis[i]
+            L[1 + i, 3:, :3] = -skew_basis[i]
+            for j in range(3):
+                L[4 + 3 * i + j, :3, :3] = (np.eye(3) if i == j else 0.0) - np.outer(np.eye(3)[i], np.eye(3)[j])
+        self.kmap = torch.tensor(L.reshape(13, 36), **kw)
         # marker -> row in used_bodies (ground markers -> an extra zero row)
         brow = {b: r for r, b in enumerate(used_bodies)}
         self.m_row = torch.tensor([brow.get(body_rows.get(model.markers[mi].body, -1), self.NB)
@@ -367,7 +382,7 @@ class _Problem:
         return self.sk._core(q, self.scales, self.offsets, (q.shape[0],), True, False)
 
     def body_jacobians(self, r) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(T, NB, F, 6): per used body, the columns ``[W; V]`` of ``dx/dq = W x x + V``."""
+        """(T, NB, 6, F): per used body, the rows ``[W; V]`` of ``dx/dq = W x x + V``."""
         q = r["q"]
         T, F = q.shape[0], self.F
         J = self.sk.n_joints
@@ -381,46 +396,33 @@ class _Problem:
         ang = torch.where(rot, w, torch.zeros_like(w))
         lin = torch.where(rot, torch.linalg.cross(c, w, dim=-1), w)
         z = torch.cat([ang, lin], -1) * rho.unsqueeze(-1)  # (A, T, 6)
-        zp = z.index_select(0, self.pair_axis).transpose(0, 1)  # (T, P, 6)
-        Z = torch.zeros(T, (self.NB + 1) * F, 6, dtype=q.dtype, device=q.device)
-        Z.index_add_(1, self.pair_target, zp)
-        return Z.view(T, self.NB + 1, F, 6)[:, : self.NB], fac
+        Z = z.permute(1, 2, 0) @ self.scat  # (T, 6, NB * F)
+        Z = Z.view(T, 6, -1, F).transpose(1, 2).contiguous()  # (T, NB, 6, F)
+        return Z, fac
 
     def normal_equations(self, qf, target, w, task_target, task_w):
         """Objective (T,), Gauss-Newton matrix H (T, F, F) and gradient g (T, F) in one pass.
 
         ``w (T, M)`` marker weights (normalised per frame), ``task_w (K,)`` task weights. Per
         body, the markers' weighted moments give the 6x6 matrix ``K_b = sum_m w A_m^T A_m`` with
-        ``A_m = [-[x_m]x, I]``, so ``H = sum_b Z_b K_b Z_b^T`` without a per-marker Jacobian.
+        ``A_m = [-[x_m]x, I]``, so ``H = sum_b Z_b^T K_b Z_b`` without a per-marker Jacobian.
         """
         r = self._fk(qf)
         x = r["markers"].index_select(0, self.mk).transpose(0, 1)  # (T, M, 3)
         e = x - target
         we = e * w.unsqueeze(-1)
         cost = 0.5 * (we * e).sum((-1, -2))
-        Zb, fac = self.body_jacobians(r)  # (T, NB, F, 6)
+        Z, fac = self.body_jacobians(r)  # (T, NB, 6, F)
         T, F, NB = qf.shape[0], self.F, self.NB
-        kw = dict(dtype=qf.dtype, device=qf.device)
         wx = x * w.unsqueeze(-1)
-        mom = torch.cat([
-            w.unsqueeze(-1),  # s0
-            wx,  # s1
-            (wx.unsqueeze(-1) * x.unsqueeze(-2)).flatten(-2),  # S2
-            torch.linalg.cross(x, we, dim=-1),  # n
-            we,  # f
-        ], -1)  # (T, M, 19)
-        sums = torch.zeros(T, NB + 1, 19, **kw).index_add_(1, self.m_row, mom)[:, :NB]
-        s0, s1, S2, n, f = sums.split([1, 3, 9, 3, 3], -1)
-        S2 = S2.reshape(T, NB, 3, 3)
-        eye = torch.eye(3, **kw)
-        tr = torch.diagonal(S2, dim1=-2, dim2=-1).sum(-1)
-        X1 = _skew(s1)
-        K = torch.cat([torch.cat([tr[..., None, None] * eye - S2, X1], -1),
-                       torch.cat([-X1, s0[..., None] * eye], -1)], -2)  # (T, NB, 6, 6)
-        phi = torch.cat([n, f], -1)  # (T, NB, 6)
-        g = (Zb @ phi.unsqueeze(-1)).squeeze(-1).sum(1)  # (T, F)
-        Y = Zb @ K  # (T, NB, F, 6)
-        H = Y.transpose(1, 2).reshape(T, F, NB * 6) @ Zb.permute(0, 1, 3, 2).reshape(T, NB * 6, F)
+        mom = torch.cat([w.unsqueeze(-1), wx, (wx.unsqueeze(-1) * x.unsqueeze(-2)).flatten(-2),
+                         torch.linalg.cross(x, we, dim=-1), we], -1)  # (T, M, 19)
+        sums = torch.zeros(T, NB + 1, 19, dtype=qf.dtype, device=qf.device).index_add_(1, self.m_row, mom)
+        K = (sums[:, :NB, :13] @ self.kmap).view(T, NB, 6, 6)
+        phi = sums[:, :NB, 13:]  # (T, NB, 6) [sum x x w e; sum w e]
+        Zf = Z.view(T, NB * 6, F)
+        H = Zf.transpose(1, 2) @ (K @ Z).view(T, NB * 6, F)
+        g = (Zf.transpose(1, 2) @ phi.reshape(T, NB * 6, 1)).squeeze(-1)
         if self.task_idx.numel():
             qt = r["q"].index_select(-1, self.task_idx)
             d = qt - task_target
