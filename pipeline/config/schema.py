@@ -27,9 +27,14 @@ class IKConfig:
     backend: str = option("torch", "IK solver", choices=("torch", "opensim"))
     device: str = option("cpu", "Torch device for the torch backend", choices=("cpu", "cuda"))
     dtype: str = option("float64", "Torch floating point type", choices=("float32", "float64"))
-    max_iterations: int = option(30, "Gauss-Newton iterations per frame batch", min=1, max=10000)
-    tolerance: float = option(1e-8, "Stop when the step norm falls below this", unit="rad", min=0.0)
-    batch_frames: int = option(0, "Frames solved together (0: all at once)", min=0)
+    max_iterations: int = option(30, "Levenberg-Marquardt iterations per warm-start level (twice that for the "
+                                 "coarsest, cold level)", min=1, max=10000)
+    tolerance: float = option(1e-5, "A frame has converged when its largest coordinate step falls below this",
+                              unit="rad or m", min=0.0)
+    stride: int = option(16, "Warm start: solve every stride-th frame first, then every stride/4-th, ..., then "
+                         "every frame, each level from its solved neighbours (1: all frames at once)", min=1)
+    batch_frames: int = option(0, "Most frames solved together in one batch (0: no limit; lower it when "
+                               "memory is short)", min=0)
 
 
 @dataclass
