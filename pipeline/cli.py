@@ -17,11 +17,15 @@ from .log import get_logger, setup_logging
 
 #: (subcommand, module under pipeline.commands), in the order --help lists them.
 COMMANDS: list[tuple[str, str]] = [
-    ("config", "config_cmd"),
-    ("render-check", "render_check"),
+    ("markers", "markers"),
     ("scale", "scale"),
     ("ik", "ik"),
     ("fk", "fk"),
+    ("scene", "scene"),
+    ("render", "render"),
+    ("preview", "preview"),
+    ("render-check", "render_check"),
+    ("config", "config_cmd"),
 ]
 
 EPILOG = """\

@@ -44,7 +44,7 @@ def anny_bone_body(bone: str) -> str:
     """The OpenSim body (generic model names) an Anny bone follows."""
     side = {"L": "_l", "R": "_r"}.get(bone.rsplit(".", 1)[-1], "") if "." in bone else ""
     stem = bone.rsplit(".", 1)[0]
-    if stem in ("root", "pelvis", "spine05"):
+    if stem in ("root", "pelvis", "spine05", "spine04"):  # spine04 skins the lower abdomen and sacrum
         return "pelvis"
     if stem.startswith("upperleg"):
         return "femur" + side
@@ -62,7 +62,7 @@ def anny_bone_body(bone: str) -> str:
         return "radius" + side
     if stem == "wrist" or stem.startswith(("finger", "metacarpal")):
         return "hand" + side
-    return "torso"  # spine04..01, clavicles, shoulders, neck, head, eyes
+    return "torso"  # spine03..01, clavicles, shoulders, neck, head, eyes
 
 
 #: Segment frames: body -> (primary from, primary to, secondary from, secondary to). Names are
@@ -85,6 +85,29 @@ for _s, _S in (("l", "L"), ("r", "R")):
     _SEGMENT_FRAMES[f"talus_{_s}"] = _SEGMENT_FRAMES[f"calcn_{_s}"]
     _SEGMENT_FRAMES[f"toes_{_s}"] = _SEGMENT_FRAMES[f"calcn_{_s}"]
     _SEGMENT_FRAMES[f"radius_{_s}"] = _SEGMENT_FRAMES[f"ulna_{_s}"]
+
+#: OpenSim bodies that move together closely enough to count as one for marker rigidity.
+RIGID_GROUPS = {}
+for _s in ("l", "r"):
+    RIGID_GROUPS.update({f"patella_{_s}": f"tibia_{_s}", f"talus_{_s}": f"calcn_{_s}", f"radius_{_s}": f"ulna_{_s}"})
+
+
+def rigid_group(body: str) -> str:
+    return RIGID_GROUPS.get(body, body)
+
+
+def anny_marker_purity(body, marker_bodies: dict[str, str]) -> dict[str, np.ndarray]:
+    """Per marker, ``(V,)`` share of each vertex's skinning weight that moves with the marker's body."""
+    w = body.dense_weights()
+    groups = [rigid_group(anny_bone_body(b)) for b in body.joint_names]
+    out, cache = {}, {}
+    for marker, osim_body in marker_bodies.items():
+        g = rigid_group(osim_body)
+        if g not in cache:
+            cache[g] = w[:, [i for i, gg in enumerate(groups) if gg == g]].sum(1)
+        out[marker] = cache[g]
+    return out
+
 
 #: Generic joint -> OpenSim body whose origin is that joint centre (generic model).
 _OPENSIM_JOINT_BODY = {}
@@ -227,7 +250,7 @@ def retarget(body, rig: RetargetRig, skeleton, q: torch.Tensor, scales: torch.Te
     out = []
     starts = range(0, q.shape[0], chunk)
     it = progress_iter(starts, desc="retarget", total=len(starts), unit="chunk") if progress else starts
-    h0 = body.rest_skeleton(rig.shape)[0][0, 0]
+    h0 = body.rest_bone_heads(rig.shape)[0, 0]
     for s in it:
         qq = q[s:s + chunk].to(skeleton.dtype)
         fk = skeleton(qq, scales=None if scales is None else scales.expand(qq.shape[0], *scales.shape[-2:]))
@@ -286,7 +309,7 @@ def fit_shape(body, target_lengths: torch.Tensor, init: torch.Tensor | None = No
         return s
 
     def loss_fn():
-        heads, _ = body.rest_skeleton(shape_of(x))
+        heads = body.rest_bone_heads(shape_of(x))
         L = (heads[0, ia] - heads[0, ib]).norm(dim=-1)
         return (((L - target) / target) ** 2).mean() + 1e-4 * ((x - x0) ** 2).mean()
 
@@ -301,7 +324,7 @@ def fit_shape(body, target_lengths: torch.Tensor, init: torch.Tensor | None = No
     opt.step(closure)
     with torch.no_grad():
         shape = shape_of(x).detach()
-        heads, _ = body.rest_skeleton(shape)
+        heads = body.rest_bone_heads(shape)
         L = (heads[0, ia] - heads[0, ib]).norm(dim=-1)
         err = ((L - target).abs() / target).max().item()
     log.debug("fit_shape: phenotypes %s, worst segment length error %.1f %%", shape.tolist(), 100 * err)

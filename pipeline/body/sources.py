@@ -51,7 +51,7 @@ class SourceSpec:
         return Path(self.target)
 
 
-def parse_source(spec: str) -> SourceSpec:
+def parse_source(spec: str, check_exists: bool = True) -> SourceSpec:
     """``library:NAME``, ``anny:walk``, or a file path whose extension picks the adapter."""
     s = str(spec).strip()
     if s.startswith("library:"):
@@ -67,7 +67,7 @@ def parse_source(spec: str) -> SourceSpec:
         raise MotionSourceError(
             f"motion source {s!r}: unknown kind (expected an AMASS .npz, a .trc/.c3d marker file, "
             "an OpenSim .mot/.sto, library:NAME or anny:walk)")
-    if not Path(s).is_file():
+    if check_exists and not Path(s).is_file():
         raise MotionSourceError(f"{s}: motion file not found")
     return SourceSpec(kind, s)
 

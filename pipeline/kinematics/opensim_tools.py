@@ -264,12 +264,14 @@ def _applies(section: ET.Element | None) -> bool:
 
 
 def run_scale_tool(setup_xml: str | Path, out_dir: str | Path | None = None, *, model: str | Path | None = None,
-                   static_trc: str | Path | None = None, mass: float | None = None) -> ScaleToolResult:
+                   static_trc: str | Path | None = None, mass: float | None = None,
+                   time_range: Sequence[float] | None = None) -> ScaleToolResult:
     """Run OpenSim's ScaleTool from a setup file.
 
     Input paths in the setup are relative to its folder. Outputs get the names the setup gives
     them (defaults when it names none) in ``out_dir`` (default: the setup's folder, as OpenSim).
-    model / static_trc / mass override the setup's generic model, marker file and subject mass.
+    model / static_trc / mass / time_range (s, s) override the setup's generic model, marker file,
+    subject mass and the time ranges of measurement and marker placement.
     """
     import time
 
@@ -288,6 +290,13 @@ def run_scale_tool(setup_xml: str | Path, out_dir: str | Path | None = None, *, 
         gmm = ET.SubElement(tool_el, "GenericModelMaker")
     overrides = {("GenericModelMaker", "model_file"): model,
                  ("ModelScaler", "marker_file"): static_trc, ("MarkerPlacer", "marker_file"): static_trc}
+    if time_range is not None:
+        for sec in (scaler, placer):
+            if sec is not None:
+                el = sec.find("time_range")
+                if el is None:
+                    el = ET.SubElement(sec, "time_range")
+                el.text = f"{float(time_range[0])!r} {float(time_range[1])!r}"
     if mass is not None:
         el = tool_el.find("mass")
         if el is None:

@@ -88,7 +88,8 @@ def render_frames(spec: SceneSpec, mesh: MeshSequence, cfg, paths: ClipPaths, *,
     check_inputs(spec, mesh, cfg.render)
     manifest = manifest or load_manifest(cfg.scene.manifest or None, clip=clip)
     paths.dir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".render.", suffix=".tmp", dir=paths.dir))
+    # Absolute: the render process runs in its own working folder.
+    work = Path(tempfile.mkdtemp(prefix=".render.", suffix=".tmp", dir=paths.dir)).resolve()
     try:
         frames = work / "frames"
         frames_dirs = {v: frames / paths.frames_dir(v).name for v in VIEWS}

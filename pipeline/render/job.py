@@ -49,7 +49,7 @@ def _room_box_blender(spec: SceneSpec) -> tuple[list[float], list[float]]:
     cx, cz = r.center
     sx, sz = r.size
     corners = np.array([[cx + dx * sx / 2, y, cz + dz * sz / 2]
-                        for dx in (-1, 1) for dz in (-1, 1) for y in (0.0, r.height)])
+                        for dx in (-1, 1) for dz in (-1, 1) for y in (r.floor_height, r.floor_height + r.height)])
     bl = axes.opensim_to_blender(corners)
     return bl.min(axis=0).tolist(), bl.max(axis=0).tolist()
 
@@ -85,7 +85,7 @@ def prepare_clip_job(
     except BodyModelError as exc:
         raise RenderError(f"clip '{clip}': {exc}") from None
     manifest.check_spec(spec.clothing, clip)
-    work_dir = Path(work_dir)
+    work_dir = Path(work_dir).resolve()  # the render process runs elsewhere: absolute paths only
     work_dir.mkdir(parents=True, exist_ok=True)
 
     verts_bl = axes.opensim_to_blender(np.asarray(mesh.vertices, np.float64)).astype(np.float32)

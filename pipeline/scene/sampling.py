@@ -95,8 +95,9 @@ def sample_camera(rng: np.random.Generator, mesh: MeshSequence, view: str, nomin
     pts = enclosing_points(mesh) if pts is None else pts
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     centre = (lo + hi) / 2
+    floor = float(lo[1])  # heights are above the motion's lowest point
     yaw = float(rng.uniform(-sc.yaw_jitter_deg, sc.yaw_jitter_deg))
-    cam_h = float(sc.camera_height + rng.uniform(-sc.camera_height_jitter, sc.camera_height_jitter))
+    cam_h = floor + float(sc.camera_height + rng.uniform(-sc.camera_height_jitter, sc.camera_height_jitter))
     aim_y = float(centre[1] + rng.uniform(-sc.aim_jitter, sc.aim_jitter))
     lateral = float(rng.uniform(-sc.lateral_jitter, sc.lateral_jitter))
     factor = float(rng.uniform(sc.distance_factor_min, sc.distance_factor_max))
@@ -123,7 +124,7 @@ def sample_camera(rng: np.random.Generator, mesh: MeshSequence, view: str, nomin
     spec = cam(dist)
     if not _inside(spec, pts, sc.frame_margin):  # moving back keeps it framed; make sure
         raise SceneError(f"mesh sequence '{mesh.name}': could not frame the motion in the {view} camera")
-    spec.perturbation = {"yaw_deg": yaw, "height": cam_h, "aim_height": aim_y, "lateral": lateral,
+    spec.perturbation = {"yaw_deg": yaw, "height": cam_h - floor, "aim_height": aim_y - floor, "lateral": lateral,
                          "distance": dist, "tight_distance": tight, "distance_factor": factor,
                          "azimuth_deg": math.degrees(az)}
     return spec
@@ -152,7 +153,8 @@ def sample_room(rng: np.random.Generator, manifest: Manifest, mesh: MeshSequence
     m = rng.uniform(sc.room_margin_min, sc.room_margin_max, size=4)  # -x, +x, -z, +z
     x0, x1 = min(xs) - m[0], max(xs) + m[1]
     z0, z1 = min(zs) - m[2], max(zs) + m[3]
-    top = max(hi[1], *(c.location[1] for c in cameras.values()))
+    floor_y = lo[1]  # the motion's lowest point
+    top = max(hi[1], *(c.location[1] for c in cameras.values())) - floor_y
     height = max(float(rng.uniform(sc.room_height_min, sc.room_height_max)), top + 0.4)
     floor_id = manifest.floors[int(rng.integers(len(manifest.floors)))]
     wall_id = manifest.walls[int(rng.integers(len(manifest.walls)))]
@@ -164,7 +166,7 @@ def sample_room(rng: np.random.Generator, manifest: Manifest, mesh: MeshSequence
                     height=float(height),
                     floor=floor, wall=wall, ceiling_color=[grey, grey, grey],
                     ambient_color=[min(1.0, 0.9 + warm), 0.9, min(1.0, 0.9 - warm)],
-                    ambient_strength=float(rng.uniform(sc.ambient_min, sc.ambient_max)))
+                    ambient_strength=float(rng.uniform(sc.ambient_min, sc.ambient_max)), floor_height=float(floor_y))
 
 
 def sample_lights(rng: np.random.Generator, room: RoomSpec, sc) -> list[LightSpec]:
@@ -181,7 +183,7 @@ def sample_lights(rng: np.random.Generator, room: RoomSpec, sc) -> list[LightSpe
         x = room.center[0] - sx / 2 + (j + 0.5 + rng.uniform(-0.25, 0.25)) * cw
         z = room.center[1] - sz / 2 + (i + 0.5 + rng.uniform(-0.25, 0.25)) * ch
         size = float(min(rng.uniform(sc.light_size_min, sc.light_size_max), 0.9 * min(cw, ch)))
-        lights.append(LightSpec(location=[float(x), room.height - 0.01, float(z)], size=size,
+        lights.append(LightSpec(location=[float(x), room.floor_height + room.height - 0.01, float(z)], size=size,
                                 power=float(rng.uniform(sc.light_power_min, sc.light_power_max)),
                                 temperature=float(rng.uniform(sc.light_temperature_min, sc.light_temperature_max))))
     return lights

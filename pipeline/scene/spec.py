@@ -93,16 +93,17 @@ class ClothingSpec:
 
 @dataclass
 class RoomSpec:
-    """A box room: floor at y = 0, walls around ``center``, ceiling at ``height``."""
+    """A box room: floor at y = ``floor_height``, walls around ``center``, ceiling ``height`` above the floor."""
 
     center: list[float]  # (x, z) of the floor's centre, metres
     size: list[float]  # (extent along X, extent along Z), metres
-    height: float
+    height: float  # ceiling above the floor, metres
     floor: MaterialSpec
     wall: MaterialSpec
     ceiling_color: list[float] = field(default_factory=lambda: [0.8, 0.8, 0.8])
     ambient_color: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
     ambient_strength: float = 0.15
+    floor_height: float = 0.0  # y of the floor (OpenSim world): the motion's lowest point
 
     def _check(self, where: str) -> None:
         _vec(where + ".center", self.center, 2)

@@ -16,6 +16,16 @@ def test_shipped_layouts_cover_the_odah_marker_set(name, V):
     assert np.allclose(lay.offsets, 0.0095)
 
 
+def test_layout_markers_are_markers_of_the_generic_model():
+    from pipeline.kinematics.generic_model import GENERIC_MODEL_PATH
+    from pipeline.kinematics.osim import load_osim
+
+    names = load_osim(GENERIC_MODEL_PATH).marker_names
+    assert sorted(names) == sorted(ODAH_MARKERS)
+    for topo in ("anny", "smplx", "smplh"):
+        load_layout(topo, model_markers=names)
+
+
 def test_shipped_anny_layout_is_what_the_builder_makes(anny_body):
     ids = anny_landmark_vertices(anny_body)
     lay = load_layout("anny")
@@ -33,8 +43,8 @@ def test_anny_markers_land_on_their_landmarks(anny_body):
     for S, s, sign in (("L", "l", -1), ("R", "r", 1)):
         lat = lambda m, joint: sign * (p[m][2] - j[joint][2])  # noqa: E731  (+: lateral of the joint)
         # knee: lateral/medial at knee height on the right leg
-        assert lat(f"{S}KNE", f"knee_{s}") > 0.03 and abs(p[f"{S}KNE"][1] - j[f"knee_{s}"][1]) < 0.03
-        assert lat(f"{S}KNM", f"knee_{s}") < -0.03 and abs(p[f"{S}KNM"][1] - j[f"knee_{s}"][1]) < 0.03
+        assert lat(f"{S}KNE", f"knee_{s}") > 0.03 and abs(p[f"{S}KNE"][1] - j[f"knee_{s}"][1]) < 0.04
+        assert lat(f"{S}KNM", f"knee_{s}") < -0.03 and abs(p[f"{S}KNM"][1] - j[f"knee_{s}"][1]) < 0.04
         assert lat(f"{S}ANK", f"ankle_{s}") > 0.02 and lat(f"{S}ANM", f"ankle_{s}") < -0.02
         assert lat(f"{S}THI", f"knee_{s}") > 0.02 and j[f"knee_{s}"][1] < p[f"{S}THI"][1] < j[f"hip_{s}"][1]
         assert lat(f"{S}TIB", f"ankle_{s}") > 0.0 and j[f"ankle_{s}"][1] < p[f"{S}TIB"][1] < j[f"knee_{s}"][1]

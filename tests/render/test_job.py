@@ -44,6 +44,6 @@ def test_job_carries_blender_axes_and_our_cameras(small_walker, tmp_path):
     assert job["materials"]["skin"]["person"] and not job["room"]["floor"]["person"]
     assert set(job["materials"]) >= {"skin", "upper", "lower", "shoes"}
     lo, hi = np.array(job["room"]["min"]), np.array(job["room"]["max"])
-    assert lo[2] == pytest.approx(0.0) and hi[2] == pytest.approx(spec.room.height)
+    assert lo[2] == pytest.approx(spec.room.floor_height) and hi[2] == pytest.approx(spec.room.floor_height + spec.room.height)
     for li in job["lights"]:
         assert lo[0] < li["location"][0] < hi[0] and li["location"][2] < hi[2]

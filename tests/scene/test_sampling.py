@@ -43,7 +43,9 @@ def test_cameras_follow_the_paper_and_frame_every_vertex(walker, clip):
     for view, cam in spec.cameras.items():
         assert cam.focal_mm == 33.0 and cam.sensor_width_mm == 36.0 and cam.sensor_fit == "HORIZONTAL"
         assert (cam.width, cam.height) == (1080, 720)
-        assert 1.0 - 1e-9 <= cam.location[1] <= 1.2 + 1e-9
+        floor = mesh.vertices[..., 1].min()
+        assert spec.room.floor_height == pytest.approx(floor, abs=1e-6)
+        assert 1.0 - 1e-6 <= cam.location[1] - floor <= 1.2 + 1e-6
         pc = PinholeCamera.from_spec(cam)
         uv, z = pc.project(v)
         assert pc.in_image(uv, z).all(), f"{view}: a vertex leaves the frame"
@@ -57,7 +59,7 @@ def test_cameras_follow_the_paper_and_frame_every_vertex(walker, clip):
             assert abs(cosang) < math.sin(math.radians(cfg.scene.yaw_jitter_deg + 5))
     assert cfg.scene.lights_min <= len(spec.lights) <= cfg.scene.lights_max
     for light in spec.lights:
-        assert light.location[1] == pytest.approx(spec.room.height - 0.01)
+        assert light.location[1] == pytest.approx(spec.room.floor_height + spec.room.height - 0.01)
         assert 2700 <= light.temperature <= 6500 and 150 <= light.power <= 600
         assert abs(light.location[0] - spec.room.center[0]) <= spec.room.size[0] / 2
     for cam in spec.cameras.values():  # cameras are inside the room
@@ -71,7 +73,7 @@ def test_config_ranges_are_used(walker):
                              "scene.lights_min=3", "scene.lights_max=3", "scene.side_view=left",
                              "render.width=320", "render.height=240", "scene.yaw_jitter_deg=0"])
     spec = sample_scene(mesh, cfg, "c1")
-    assert all(c.location[1] == pytest.approx(1.5) for c in spec.cameras.values())
+    assert all(c.location[1] - spec.room.floor_height == pytest.approx(1.5) for c in spec.cameras.values())
     assert spec.cameras["front"].focal_mm == 50 and spec.cameras["side"].width == 320
     assert len(spec.lights) == 3 and spec.cameras["side"].perturbation["side"] == -1.0
     # Left side: the camera sits on the subject's left (OpenSim: -Z when facing +X).
@@ -94,3 +96,15 @@ def test_long_walk_towards_the_front_camera_stays_in_frame():
         pc = PinholeCamera.from_spec(cam)
         uv, z = pc.project(mesh.vertices.reshape(-1, 3))
         assert pc.in_image(uv, z).all()
+
+
+def test_floor_and_heights_follow_an_unground_mesh(walker):
+    """A mesh centred on the origin (not standing on y = 0) gets its floor at its lowest point."""
+    import dataclasses
+
+    mesh, _, _ = walker
+    low = dataclasses.replace(mesh, vertices=mesh.vertices - np.float32([0.0, 0.9, 0.0]))
+    spec = sample_scene(low, load_config(), "c1")
+    assert spec.room.floor_height == pytest.approx(float(low.vertices[..., 1].min()), abs=1e-6)
+    for cam in spec.cameras.values():
+        assert 1.0 - 1e-6 <= cam.location[1] - spec.room.floor_height <= 1.2 + 1e-6

@@ -1,0 +1,32 @@
+"""``odah preview CLIP``: a PNG contact sheet of a rendered clip with its 2D keypoints."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+HELP = "write a PNG contact sheet of a few frames of both views with the 2D keypoints drawn"
+DESCRIPTION = """\
+For people who would rather look than read: picks a few frames evenly over the clip, shows the
+front and side views side by side with the labelled 2D keypoints (green: visible, orange ring:
+occluded) and the person-mask outline (cyan). CLIP is a clip id under <output_root>/clips/ or a
+clip folder. Writes <clip>/preview.png unless --out is given."""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("clip", metavar="CLIP", help="clip id (under <output_root>/clips) or a clip folder")
+    p.add_argument("--frames", type=int, default=4, help="how many frames (rows)")
+    p.add_argument("--width", type=int, default=540, help="width of each view in the sheet, pixels")
+    p.add_argument("--out", metavar="FILE.png", help="where to write the sheet (default: <clip>/preview.png)")
+
+
+def run(args, cfg) -> int:
+    from ..layout import ClipPaths, Layout
+    from ..render.preview import write_preview
+
+    folder = Path(args.clip)
+    paths = ClipPaths(folder) if folder.is_dir() and (folder / "keypoints2d.npz").exists() \
+        else Layout(cfg.paths.output_root).clip(args.clip)
+    out = write_preview(paths, args.out, frames=max(1, args.frames), cell_width=max(64, args.width))
+    print(out)
+    return 0

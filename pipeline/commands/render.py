@@ -1,0 +1,98 @@
+"""``odah render CLIP``: render one clip into the dataset contract (videos + labels)."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "render one clip: scene, EEVEE front/side videos with person masks, H264, labels"
+DESCRIPTION = """\
+Renders clip CLIP into <output_root>/clips/CLIP/: scene.json, video_front/side.mp4,
+masks_front/side.mp4, cameras.json, keypoints3d.npz, keypoints2d.npz (+ visibility),
+kinematics.mot and scales.json (copied when given), render_info.json. Inputs: a body mesh
+sequence (npz, OpenSim axes) and the 3D keypoints to label (npz with keypoints (T, K, 3) and
+names). --mannequin renders a procedural walking mannequin instead (no body model needed).
+--tasks runs the same work as Luigi tasks (skipping what is complete)."""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("clip", metavar="CLIP", help="clip id (folder name; with dataset.seed it fixes the scene)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--mesh", metavar="MESH.npz", help="body mesh sequence (pipeline.body.mesh.MeshSequence)")
+    src.add_argument("--mannequin", action="store_true", help="render a procedural walking mannequin")
+    p.add_argument("--keypoints", metavar="KP.npz", help="keypoints to label (required with --mesh)")
+    p.add_argument("--kinematics", metavar="IK.mot", help="the clip's OpenSim coordinates (copied)")
+    p.add_argument("--scales", metavar="SCALES.json", help="the subject's scale factors (copied)")
+    p.add_argument("--scene", metavar="scene.json", help="render this scene spec instead of sampling one")
+    p.add_argument("--frames", type=int, default=0, help="with --mannequin: frames (default: 1 s)")
+    p.add_argument("--tasks", action="store_true", help="run as Luigi tasks (local scheduler)")
+
+
+def _mannequin_inputs(cfg, clip: str, frames: int):
+    import numpy as np
+
+    from ..layout import Layout
+    from ..scene.mannequin import mannequin
+
+    mesh, kp, names = mannequin(frames=frames or max(2, int(cfg.render.fps)), fps=cfg.render.fps, name=clip)
+    folder = Layout(cfg.paths.output_root).root.resolve() / "mannequin" / clip
+    folder.mkdir(parents=True, exist_ok=True)
+    mesh.save(folder / "mesh.npz")
+    np.savez(folder / "keypoints.npz", keypoints=kp, names=np.array(names))
+    return str(folder / "mesh.npz"), str(folder / "keypoints.npz")
+
+
+def run(args, cfg) -> int:
+    from ..errors import RenderError
+    from ..layout import Layout, check_id
+
+    check_id("clip", args.clip)
+    if args.mannequin:
+        mesh_path, kp_path = _mannequin_inputs(cfg, args.clip, args.frames)
+    else:
+        if not args.keypoints:
+            raise RenderError("odah render: --keypoints is required with --mesh")
+        mesh_path, kp_path = args.mesh, args.keypoints
+    paths = Layout(cfg.paths.output_root).clip(args.clip)
+    if args.tasks:
+        return _run_tasks(args, cfg, mesh_path, kp_path)
+
+    from ..body.mesh import MeshSequence
+    from ..render.clip import render_clip
+    from ..scene.labels import load_keypoints
+    from ..scene.sampling import sample_scene
+    from ..scene.spec import load_spec
+
+    mesh = MeshSequence.load(mesh_path)
+    kp, names = load_keypoints(kp_path, args.clip)
+    spec = load_spec(args.scene) if args.scene else sample_scene(mesh, cfg, args.clip)
+    if spec.clip_id != args.clip:
+        raise RenderError(f"--scene {args.scene} is the scene of clip '{spec.clip_id}', not '{args.clip}'")
+    info = render_clip(spec, mesh, kp, names, cfg, paths, kinematics=args.kinematics, scales=args.scales)
+    per_frame = sum(v["render_seconds"] for v in info["views"].values()) / max(info["frames"], 1)
+    print(f"{paths.dir}: {info['frames']} frames x 2 views at {info['width']}x{info['height']}, "
+          f"{per_frame:.2f} s per two-view frame on {info['gpu'].get('renderer', '?')}")
+    return 0
+
+
+def _run_tasks(args, cfg, mesh_path: str, kp_path: str) -> int:
+    import tempfile
+
+    import luigi
+
+    from ..config import save_config
+    from ..errors import RenderError
+    from ..tasks.render import ClipTask
+
+    if args.scene:
+        raise RenderError("--scene cannot be combined with --tasks (the scene task samples scene.json)")
+    # The tasks rebuild the config from a file: save the resolved one.
+    cfg_file = tempfile.NamedTemporaryFile(prefix="odah-config-", suffix=".yaml", delete=False).name
+    save_config(cfg, cfg_file)
+    task = ClipTask(root=str(cfg.paths.output_root), clip_id=args.clip, mesh=mesh_path, keypoints=kp_path,
+                    kinematics=args.kinematics or "", scales=args.scales or "", config=cfg_file)
+    ok = luigi.build([task], local_scheduler=not cfg.dataset.scheduler, workers=1,
+                     scheduler_url=cfg.dataset.scheduler or None, log_level="WARNING")
+    if not ok:
+        raise RenderError(f"clip '{args.clip}': a task failed (see {cfg.paths.output_root}/failures.jsonl)")
+    print(task.paths.dir)
+    return 0
