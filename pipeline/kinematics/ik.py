@@ -461,9 +461,9 @@ def _lm(prob: _Problem, qf, target, w, tt, tw, max_iter: int, tol: float):
     lam = torch.full((T,), 1e-3, dtype=qf.dtype, device=dev)
     prev = torch.zeros_like(qf)  # last plain accepted step
     it = 0
-    _lm.work = T
+    work = T  # frame evaluations, for the debug log
     for it in range(1, max_iter + 1):
-        _lm.work += qf.shape[0]
+        work += qf.shape[0]
         Hd = H.clone()
         dg = Hd.diagonal(dim1=-2, dim2=-1)
         if prob.has_bounds:
@@ -518,6 +518,7 @@ def _lm(prob: _Problem, qf, target, w, tt, tw, max_iter: int, tol: float):
             live = ~fin
             act, qf, cost, H, g, lam, prev = act[live], qf[live], cost[live], H[live], g[live], lam[live], prev[live]
             target, w, tt = target[live], w[live], tt[live]
+    log.debug("LM: %d frames, %d iterations, %.1f evaluations per frame", T, it, work / max(T, 1))
     return q_out, cost_out, conv_out, it
 
 
@@ -781,8 +782,7 @@ def solve_ik(
                 t0 = time.perf_counter()
                 q, cost, conv, it = _lm(prob, init[a:a + n], target[ix], wnorm[ix], tt[ix], tw_t, iters, tolerance)
                 total_it += it
-                log.debug("IK stage: %d frames, %d iterations, %.1f evaluations per frame, %.3f s", len(ix), it,
-                          _lm.work / len(ix), time.perf_counter() - t0)
+                log.debug("IK stage: %d frames, %d iterations, %.3f s", len(ix), it, time.perf_counter() - t0)
                 parts.append((q, cost, conv))
             if len(parts) == 1:
                 return parts[0]
