@@ -19,8 +19,10 @@ Semantics, following OpenSim's source:
   from their independent coordinate (``q_dep = scale_factor * f(q_ind)``): the value passed in
   for them is ignored.
 
-Everything is vectorised over frames (any leading batch shape) and over joints; the only Python
-loop walks the depth levels of the tree (about six).
+Everything is vectorised over frames (any leading batch shape) and over joints; bodies are
+composed along the tree by pointer jumping (log2 of the tree depth steps, three for a full-body
+model). A translational coupler-dependent coordinate under non-uniform scaling of its joint's
+parent (which OpenSim refuses to scale) uses the parent's x factor.
 """
 
 from __future__ import annotations
