@@ -18,9 +18,10 @@ weights are relative, and coordinate-task weights are absolute (radians or metre
   markers' weighted moments (no per-marker Jacobian); steps along slowly converging (flat)
   directions are extrapolated to the limit of their geometric series.
 * Warm start across frames, coarse to fine: every ``stride``-th frame is solved first (from the
-  root pose found by a rigid fit and the model's default pose), each of those is then re-solved
-  from its predecessor's solution and keeps whichever solution fits better (so a frame cannot
-  settle in a flipped minimum its neighbour avoids); then every stride/4-th frame, ..., every
+  root pose found by a rigid fit and the model's default pose); one whose solution jumps from its
+  predecessor's (by more than 0.5 rad or 0.5 m) is re-solved from the predecessor's solution and
+  keeps whichever fits better (so a frame cannot settle in a flipped minimum its neighbour
+  avoids); then every stride/4-th frame, ..., every
   frame is solved from its solved neighbours, interpolated. Converged frames leave the batch.
 * Frames with no tracked marker keep their warm-start pose and report NaN errors.
 
@@ -801,17 +802,31 @@ def solve_ik(
         # 1) coarsest frames, independently, from the rigid root fit (or q0)
         coarse = levels[0]
         qc, cc, convc = run(coarse, start[coarse], 2 * max_iterations)
-        # 2) continuity: re-solve each coarse frame from its predecessor; keep the better fit
-        if len(coarse) > 1 and not per_frame_start:
-            seed = torch.cat([qc[:1], qc[:-1]], 0)
-            q2, c2, conv2 = run(coarse, seed, max_iterations)
-            better = c2 < cc - 1e-12 * (1 + cc)
-            tie = (c2 - cc).abs() <= 1e-9 * (1 + cc)
-            closer = (q2 - seed).abs().amax(-1) < (qc - seed).abs().amax(-1)
-            take = better | (tie & closer)
-            qc = torch.where(take.unsqueeze(-1), q2, qc)
-            cc = torch.where(take, c2, cc)
-            convc = torch.where(take, conv2, convc)
+        # 2) continuity: a coarse frame whose solution jumps from its predecessor's (> 0.5 rad or
+        #    0.5 m in a coordinate) is re-solved from the predecessor's; the better fit is kept
+        #    and vice versa, repeated, so a run of flipped frames is repaired from its good end
+        n_c = len(coarse)
+        for _ in range(8 if n_c > 1 and not per_frame_start else 0):
+            jump = ((qc[1:] - qc[:-1]).abs().amax(-1) > 0.5).nonzero().flatten().tolist()  # between i, i+1
+            if not jump:
+                break
+            frames_ = [i + 1 for i in jump] + jump  # forward: i+1 from i; backward: i from i+1
+            seeds_ = [i for i in jump] + [i + 1 for i in jump]
+            ft = torch.tensor(frames_, dtype=torch.long, device=sk.device)
+            seed = qc[torch.tensor(seeds_, dtype=torch.long, device=sk.device)]
+            q2, c2, conv2 = run([coarse[i] for i in frames_], seed, max_iterations)
+            changed = False
+            for k, i in enumerate(frames_):
+                # keep a clearly better fit; on a tie, a different minimum (> 0.1 rad away) nearer
+                # its seed (the continuous choice in a symmetric or flat case)
+                better = bool(c2[k] < cc[i] * (1 - 1e-6))
+                tie = bool((c2[k] - cc[i]).abs() <= 1e-6 * cc[i] + 1e-15)
+                closer = bool((q2[k] - seed[k]).abs().max() < (qc[i] - seed[k]).abs().max())
+                if better or (tie and closer and bool((q2[k] - qc[i]).abs().max() > 0.1)):
+                    qc[i], cc[i], convc[i] = q2[k], c2[k], conv2[k]
+                    changed = True
+            if not changed:
+                break
         ci = torch.tensor(coarse, dtype=torch.long, device=sk.device)
         qf[ci], cost[ci], conv[ci] = qc, cc, convc
         done_idx = sorted(coarse)
