@@ -20,7 +20,9 @@ def clip_params(tmp_path):
     mesh, kp, names = mannequin(frames=2, fps=30.0, n_around=8, n_len=4, n_cap=1)
     mesh.save(tmp_path / "mesh.npz")
     np.savez(tmp_path / "kp.npz", keypoints=kp, names=np.array(names))
-    (tmp_path / "ik.mot").write_text("fake mot\n")
+    from pipeline.kinematics.mot import Motion, write_mot
+
+    write_mot(tmp_path / "ik.mot", Motion(names=["knee_angle_r"], values=np.zeros((2, 1)), times=np.arange(2) / 30.0))
     (tmp_path / "scales.json").write_text("{}\n")
     cfg = load_config(None, ["render.width=64", "render.height=48", "render.samples=1", "render.fps=30",
                              "render.preset=ultrafast"])
