@@ -5,7 +5,8 @@ Conventions:
 - OpenSim (the hub): Y up, X forward (anterior), Z right, metres.
 - Blender and Anny: Z up, metres. We map OpenSim X (forward) to Blender -Y so that a person
   walking along OpenSim +X walks along Blender -Y, towards Blender's default front view.
-- SMPL-X / SMPL-H: Y up, metres, the same handedness as OpenSim.
+- SMPL-X / SMPL-H: Y up, metres, the same handedness as OpenSim, the body facing +Z.
+- AMASS worlds: Z up (the global orientation stands the SMPL body up); mapped like Blender's.
 
 All functions take arrays of shape ``(..., 3)`` (points) or ``(..., 3, 3)`` (rotations) and work
 with numpy arrays or torch tensors.
@@ -37,6 +38,18 @@ SMPL_TO_OPENSIM = np.array(
      [-1.0, 0.0, 0.0]]
 )
 OPENSIM_TO_SMPL = SMPL_TO_OPENSIM.T
+
+#: AMASS worlds (MoSh++ output) are Z up. odah maps them like Blender's world, so a body whose
+#: SMPL forward (+Z) the global orientation turns to world -Y (AMASS's usual upright orientation,
+#: a +90 deg rotation about X) faces OpenSim +X.
+AMASS_TO_OPENSIM = BLENDER_TO_OPENSIM
+
+#: A Z-up lab frame (most C3D files): X stays X, Z becomes up, Y becomes -Z. opensim = R @ lab.
+ZUP_TO_OPENSIM = np.array(
+    [[1.0, 0.0, 0.0],
+     [0.0, 0.0, 1.0],
+     [0.0, -1.0, 0.0]]
+)
 
 
 def apply(rotation: np.ndarray, points):

@@ -17,11 +17,15 @@ from .log import get_logger, setup_logging
 
 #: (subcommand, module under pipeline.commands), in the order --help lists them.
 COMMANDS: list[tuple[str, str]] = [
-    ("config", "config_cmd"),
+    ("markers", "markers"),
+    ("scale", "scale"),
+    ("ik", "ik"),
+    ("fk", "fk"),
     ("scene", "scene"),
     ("render", "render"),
-    ("render-check", "render_check"),
     ("preview", "preview"),
+    ("render-check", "render_check"),
+    ("config", "config_cmd"),
 ]
 
 EPILOG = """\

@@ -88,6 +88,20 @@ class MotionPaths:
         return self.dir / "markers.trc"
 
     @property
+    def static_trc(self) -> Path:
+        """Static trial of the motion's body (default pose of the model), when the source has one."""
+        return self.dir / "static.trc"
+
+    @property
+    def reference_mot(self) -> Path:
+        """The coordinates that drove the body (library and .mot sources), as used (degrees)."""
+        return self.dir / "reference.mot"
+
+    @property
+    def config(self) -> Path:
+        return self.dir / "config.yaml"
+
+    @property
     def ik_mot(self) -> Path:
         return self.dir / "ik.mot"
 

@@ -129,7 +129,7 @@ LANDMARKS: dict[str, Landmark] = {
                   description="dorsum of the hand at the 2nd metacarpal head"),
     "{S}ASI": _lm(origin={"hip_s": 1.0}, shift=(0.0, 0.45, 0.0), direction=(1.0, 0.0, 0.25),
                   parts=("pelvis", "torso", "thigh_s"), description="anterior superior iliac spine"),
-    "{S}PSI": _lm(origin={"hip_s": 0.45, "hipmid": 0.55}, shift=(0.0, 0.55, 0.0), direction=(-1.0, 0.0, 0.0),
+    "{S}PSI": _lm(origin={"hip_s": 0.45, "hipmid": 0.55}, shift=(0.0, 0.4, 0.0), direction=(-1.0, 0.0, 0.0),
                   parts=("pelvis", "torso"), description="posterior superior iliac spine"),
     "{S}THI": _lm(origin={"hip_s": 0.33, "knee_s": 0.67}, direction=(0.0, 0.0, 1.0),
                   perpendicular_to=("hip_s", "knee_s"), parts=("thigh_s",), description="lateral thigh, lower third"),
@@ -172,8 +172,15 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / n
 
 
+#: With skinning purities given, a marker moves off its ray exit point (at most this far, metres)
+#: to a vertex that moves rigidly with its bone (at least this share of its skinning weight).
+PURITY_RADIUS = 0.04
+PURITY_MIN = 0.9
+
+
 def locate_landmarks(vertices: np.ndarray, part_labels: np.ndarray, joints: Mapping[str, np.ndarray],
-                     names: list[str] | None = None, faces: np.ndarray | None = None) -> dict[str, int]:
+                     names: list[str] | None = None, faces: np.ndarray | None = None,
+                     purity: Mapping[str, np.ndarray] | None = None) -> dict[str, int]:
     """Find the vertex of each marker on a rest-pose mesh.
 
     Args:
@@ -182,6 +189,10 @@ def locate_landmarks(vertices: np.ndarray, part_labels: np.ndarray, joints: Mapp
         joints: generic joint name (:data:`GENERIC_JOINTS`) -> ``(3,)`` position, OpenSim axes.
         names: markers to locate (default: all 47).
         faces: if given, only vertices used by a face are candidates.
+        purity: optional marker -> ``(V,)`` share of each vertex's skinning weight on the marker's
+            bone. Skin over a bony landmark moves with that bone, so the marker then moves from the
+            ray's exit point to the nearest vertex (within :data:`PURITY_RADIUS`) whose purity is at
+            least :data:`PURITY_MIN` (or the purest one there).
 
     Returns:
         marker name -> vertex index.
@@ -247,5 +258,14 @@ def locate_landmarks(vertices: np.ndarray, part_labels: np.ndarray, joints: Mapp
             best = cand[ok][np.argmin(perp[ok] - 0.1 * along[ok])]
         else:
             best = cand[ok][np.argmax(along[ok])]
+        if purity is not None and name in purity:
+            pur = np.asarray(purity[name])[cand]
+            dist = np.linalg.norm(v[cand] - v[best], axis=1)
+            near = dist < PURITY_RADIUS
+            good = near & (pur >= PURITY_MIN)
+            if good.any():
+                best = cand[good][np.argmin(dist[good])]
+            elif pur[cand == best][0] < pur[near].max():
+                best = cand[near][np.argmax(pur[near])]
         out[name] = int(best)
     return out

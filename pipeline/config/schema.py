@@ -27,9 +27,14 @@ class IKConfig:
     backend: str = option("torch", "IK solver", choices=("torch", "opensim"))
     device: str = option("cpu", "Torch device for the torch backend", choices=("cpu", "cuda"))
     dtype: str = option("float64", "Torch floating point type", choices=("float32", "float64"))
-    max_iterations: int = option(30, "Gauss-Newton iterations per frame batch", min=1, max=10000)
-    tolerance: float = option(1e-8, "Stop when the step norm falls below this", unit="rad", min=0.0)
-    batch_frames: int = option(0, "Frames solved together (0: all at once)", min=0)
+    max_iterations: int = option(30, "Levenberg-Marquardt iterations per warm-start level (twice that for the "
+                                 "coarsest, cold level)", min=1, max=10000)
+    tolerance: float = option(1e-5, "A frame has converged when its largest coordinate step falls below this",
+                              unit="rad or m", min=0.0)
+    stride: int = option(16, "Warm start: solve every stride-th frame first, then every stride/4-th, ..., then "
+                         "every frame, each level from its solved neighbours (1: all frames at once)", min=1)
+    batch_frames: int = option(0, "Most frames solved together in one batch (0: no limit; lower it when "
+                               "memory is short)", min=0)
 
 
 @dataclass
@@ -51,14 +56,40 @@ class KinematicsConfig:
 @dataclass
 class BodyConfig:
     model: str = option("anny", "Body model used for virtual markers and rendering", choices=("anny", "smplx", "smplh", "smpl"))
-    gender: str = option("neutral", "Body-model gender for SMPL-family models", choices=("neutral", "male", "female"))
+    gender: str = option("auto", "SMPL-family gender; auto: the motion file's (AMASS), else neutral",
+                         choices=("auto", "neutral", "male", "female"))
     num_betas: int = option(16, "Shape coefficients for SMPL-family models", min=1, max=400)
+    shape: str = option(
+        "sample", "Anny subject shape: sample (seeded by dataset.seed and the subject id), average, or fit "
+        "(segment lengths of the OpenSim model)", choices=("sample", "average", "fit"))
+    phenotypes: list[float] = option(
+        default_factory=list, help="Explicit Anny phenotypes [gender, age, muscle, weight, height, proportions] "
+        "in [0, 1] (overrides body.shape)", min=0.0, max=1.0)
+    age_range: list[float] = option(default_factory=lambda: [6.0, 85.0], help="Ages sampled by body.shape=sample",
+                                    unit="years", min=0.0, max=90.0)
+    dtype: str = option("float64", "Torch floating point type of the body model", choices=("float32", "float64"))
+    device: str = option("cpu", "Torch device of the body model", choices=("cpu", "cuda"))
 
 
 @dataclass
 class MotionConfig:
     fps: float = option(60.0, "Target frame rate of every motion (resampled to this)", unit="Hz", min=1.0, max=1000.0)
     max_seconds: float = option(0.0, "Trim motions to at most this long (0: keep all)", unit="s", min=0.0)
+    source: str = option("library:walking", "Motion source: an AMASS .npz, a .trc/.c3d, an OpenSim .mot/.sto, "
+                         "library:NAME or anny:walk")
+    marker_mapping: str = option("", "YAML mapping marker names of a .trc/.c3d to odah names (and its up axis)")
+    up_axis: str = option("", "Vertical axis of a marker file's lab (empty: the mapping's, else y)", choices=("", "y", "z"))
+    floor: bool = option(True, "Library/.mot motions on an Anny body: scale pelvis translations to the body and "
+                         "put its lowest point on the floor")
+
+
+@dataclass
+class MarkersConfig:
+    layout: str = option("", "Marker layout: a shipped topology name or a YAML (empty: the body model's)")
+    normal_offset: float = option(-1.0, "Marker distance from the skin along the normal (negative: the layout's)",
+                                  unit="m", min=-1.0, max=0.1)
+    noise: float = option(0.0, "Gaussian noise added to virtual markers (std per axis)", unit="m", min=0.0, max=0.1)
+    static: bool = option(True, "Also write a static trial (the body in the model's default pose) for scaling")
 
 
 @dataclass
@@ -131,6 +162,7 @@ class Config:
     kinematics: KinematicsConfig = field(default_factory=KinematicsConfig)
     body: BodyConfig = field(default_factory=BodyConfig)
     motion: MotionConfig = field(default_factory=MotionConfig)
+    markers: MarkersConfig = field(default_factory=MarkersConfig)
     scene: SceneConfig = field(default_factory=SceneConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
     dataset: DatasetConfig = field(default_factory=DatasetConfig)

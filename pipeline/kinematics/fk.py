@@ -56,6 +56,12 @@ class _JacobianData:
     dvalues: torch.Tensor  # (..., J, 6) d v_k / d q_(coordinate of axis k)
 
 
+def _skew_np(v: np.ndarray) -> np.ndarray:
+    x, y, z = v[..., 0], v[..., 1], v[..., 2]
+    o = np.zeros_like(x)
+    return np.stack([o, -z, y, z, o, -x, -y, x, o], -1).reshape(v.shape[:-1] + (3, 3))
+
+
 def _rodrigues(axes: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
     """Rotation matrices about unit ``axes (N, 3)`` by ``angles (..., N)`` -> ``(..., N, 3, 3)``."""
     x, y, z = axes.unbind(-1)
@@ -156,6 +162,20 @@ class Skeleton(torch.nn.Module):
         self.axis_coordinate = np.array(coord_of_axis).reshape(J, 6)[inv]  # model joint order, -1: none
         self._axis_scaled = torch.tensor(scaled, device=self.device).reshape(J, 6)
         self._abs_axes_t = self.axes[:, 3:].abs()  # (J, 3, 3) |a_k| for translation axes
+        # Joint-major constants. Rotations about axes a_k of F, seen from the parent body, are
+        # rotations about b_k = R_pf a_k: R_pf R_FM R_cf^T = R(b1) R(b2) R(b3) (R_pf R_cf^T).
+        b = self.R_pf.unsqueeze(1) @ self.axes.unsqueeze(-1)  # (J, 6, 3, 1)
+        b = b.squeeze(-1)
+        self._b = b  # (J, 6, 3) all six axes in the parent body
+        Kb = _skew_np(b[:, :3].cpu().numpy())  # (J, 3, 3, 3)
+        self._Kb = torch.tensor(Kb, **kw).unsqueeze(2)  # (J, 3, 1, 3, 3)
+        self._Kb2 = (self._Kb @ self._Kb)
+        self._C = self.R_pf @ self.R_cf.transpose(-1, -2)  # (J, 3, 3)
+        self._bt = b[:, 3:].contiguous()  # (J, 3, 3) rows: translation axes in the parent body
+        self._b1 = b[:, 1].unsqueeze(-1)  # (J, 3, 1)
+        self._b2 = b[:, 2].unsqueeze(-1)
+        self._t_pf1 = self.M_pf.sum(-1)  # (J, 3) unscaled offsets
+        self._t_cf1 = self.M_cf.sum(-1)
 
         # -- bodies, markers
         self.com = torch.tensor(np.stack([b.mass_center for b in model.bodies]) if B else np.zeros((0, 3)), **kw)
@@ -246,97 +266,151 @@ class Skeleton(torch.nn.Module):
         out, _ = self._run(q, scales, marker_offsets, jacobian_data=False)
         return out
 
-    def _run(self, q, scales=None, marker_offsets=None, jacobian_data=False):
+    def _run(self, q, scales=None, marker_offsets=None, jacobian_data=False, coms=True):
+        """Public-layout results (batch first) and, optionally, Jacobian data."""
         q = self._tensor(q)
         if q.shape[-1] != self.n_coordinates:
             raise KinematicsError(f"q: expected (..., {self.n_coordinates}) coordinates, got {tuple(q.shape)}")
-        table = self._scale_table(scales, q.shape[:-1])
-        q = self.apply_couplers(q, scales)
         batch = q.shape[:-1]
-        J = self.n_joints
+        r = self._core(q.reshape(-1, self.n_coordinates), scales, marker_offsets, batch, jacobian_data, coms)
+        N = r["q"].shape[0]
 
-        # TransformAxis values, joints in level order: (..., J, 6)
-        x = q.index_select(-1, self._axis_coord)
-        vals = self.bank.values(x).reshape(batch + (J, 6))
-        dvals = self.bank.derivatives(x).reshape(batch + (J, 6)) if jacobian_data else None
+        def pub(t, tail):  # (K, N, *tail) -> (*batch, K, *tail)
+            return t.movedim(1, 0).reshape(batch + (t.shape[0],) + tail)
+
+        out = FKOutput(
+            q=r["q"].reshape(batch + (self.n_coordinates,)),
+            body_rotations=pub(r["R"], (3, 3)),
+            body_origins=pub(r["o"], (3,)),
+            joint_centres=pub(r["jc"], (3,)),
+            body_coms=pub(r["com"], (3,)) if coms else None,
+            markers=pub(r["markers"], (3,)),
+        )
+        if not jacobian_data:
+            return out, None
+        jd = _JacobianData(
+            axes_world=pub(r["axes"], (6, 3)),
+            joint_centres=out.joint_centres,
+            dvalues=pub(r["dvalues"], (6,)),
+        )
+        return out, jd
+
+    def _core(self, q, scales, marker_offsets, batch, jacobian_data, coms):
+        """FK with joints first: ``q (N, C)``; returns tensors shaped (K, N, ...)."""
+        N = q.shape[0]
+        J = self.n_joints
+        kw = dict(dtype=self.dtype, device=self.device)
+        # scale table (B+1, N or 1, 3), ground row first
+        table = None
+        if scales is not None:
+            sc = self._tensor(scales)
+            if sc.shape[-2:] != (self.n_bodies, 3):
+                raise KinematicsError(f"scales: expected shape (..., {self.n_bodies}, 3), got {tuple(sc.shape)}")
+            if sc.ndim == 2:
+                sc = sc.unsqueeze(1)  # shared by every frame
+            else:
+                sc = sc.expand(batch + sc.shape[-2:]).reshape(N, self.n_bodies, 3).transpose(0, 1)
+            table = torch.cat([torch.ones((1,) + sc.shape[1:], **kw), sc], 0)
+        q = self._couplers_rows(q, table)
+
+        # TransformAxis values (J, 6, N), joints in level order
+        x = q.t().index_select(0, self._axis_coord)
+        vals, dvals = self.bank.rows(x, True, jacobian_data)
+        vals = vals.reshape(J, 6, N)
         if table is not None:
-            s_par = table.index_select(-2, self._parent_scale_row)  # (..., J, 3)
-            s_chi = table.index_select(-2, self._child_scale_row)
-            mult_t = (s_par.unsqueeze(-2) * self._abs_axes_t).sum(-1)  # (..., J, 3)
-            mult = torch.cat([torch.ones_like(mult_t), mult_t], -1)
-            mult = torch.where(self._axis_scaled, mult, torch.ones_like(mult))
+            s_par = table.index_select(0, self._parent_scale_row)  # (J, n, 3)
+            s_chi = table.index_select(0, self._child_scale_row)
+            mult_t = (s_par.unsqueeze(-2) * self._abs_axes_t.unsqueeze(1)).sum(-1).transpose(1, 2)  # (J, 3, n)
+            mult = torch.cat([torch.ones_like(mult_t), mult_t], 1)
+            mult = torch.where(self._axis_scaled.unsqueeze(-1), mult, torch.ones_like(mult))
             vals = vals * mult
             if dvals is not None:
-                dvals = dvals * mult
-            t_pf = (self.M_pf @ s_par.unsqueeze(-1)).squeeze(-1)
-            t_cf = (self.M_cf @ s_chi.unsqueeze(-1)).squeeze(-1)
+                dvals = dvals.reshape(J, 6, N) * mult
+            t_pf = (self.M_pf.unsqueeze(1) @ s_par.unsqueeze(-1)).squeeze(-1)  # (J, n, 3)
+            t_cf = (self.M_cf.unsqueeze(1) @ s_chi.unsqueeze(-1)).squeeze(-1)
         else:
-            t_pf = self.M_pf.sum(-1)
-            t_cf = self.M_cf.sum(-1)
+            t_pf = self._t_pf1.unsqueeze(1)
+            t_cf = self._t_cf1.unsqueeze(1)
+            if dvals is not None:
+                dvals = dvals.reshape(J, 6, N)
 
-        Rk = _rodrigues(self._rot_axes, vals[..., :3].reshape(batch + (3 * J,))).reshape(batch + (J, 3, 3, 3))
-        R01 = Rk[..., 0, :, :] @ Rk[..., 1, :, :]
-        R_fm = R01 @ Rk[..., 2, :, :]
-        p_fm = (vals[..., 3:].unsqueeze(-1) * self.axes[:, 3:]).sum(-2)  # (..., J, 3)
-        R_local = self.R_pf @ R_fm @ self.R_cf.transpose(-1, -2)
-        jc_local = t_pf + (self.R_pf @ p_fm.unsqueeze(-1)).squeeze(-1)
-        o_local = jc_local - (R_local @ t_cf.unsqueeze(-1)).squeeze(-1)
+        th = vals[:, :3].unsqueeze(-1).unsqueeze(-1)  # (J, 3, N, 1, 1)
+        eye = torch.eye(3, **kw)
+        Rb = eye + torch.sin(th) * self._Kb + (1.0 - torch.cos(th)) * self._Kb2  # (J, 3, N, 3, 3)
+        R01 = Rb[:, 0] @ Rb[:, 1]
+        R012 = R01 @ Rb[:, 2]
+        R_local = (R012.reshape(J, N * 3, 3) @ self._C).reshape(J, N, 3, 3)
+        jc_local = t_pf + vals[:, 3:].transpose(1, 2) @ self._bt  # (J, N, 3)
+        if t_cf.shape[1] == 1:
+            o_local = jc_local - (R_local.reshape(J, N * 3, 3) @ t_cf.transpose(1, 2)).reshape(J, N, 3)
+        else:
+            o_local = jc_local - (R_local @ t_cf.unsqueeze(-1)).squeeze(-1)
+        cols = [R_local, o_local.unsqueeze(-1), jc_local.unsqueeze(-1)]
+        if jacobian_data:
+            w1 = (Rb[:, 0].reshape(J, N * 3, 3) @ self._b1).reshape(J, N, 3, 1)
+            w2 = (R01.reshape(J, N * 3, 3) @ self._b2).reshape(J, N, 3, 1)
+            cols += [self._b[:, 0].reshape(J, 1, 3, 1).expand(J, N, 3, 1), w1, w2,
+                     self._bt.transpose(1, 2).unsqueeze(1).expand(J, N, 3, 3)]
+        top = torch.cat(cols, -1)  # (J, N, 3, K)
+        K = top.shape[-1]
+        bottom = torch.zeros(K, **kw)
+        bottom[3] = bottom[4] = 1.0
+        X = torch.cat([top, bottom.expand(J, N, 1, K)], -2)  # (J, N, 4, K) affine columns
 
-        # walk the tree level by level; index 0 is the ground
-        eye = torch.eye(3, dtype=self.dtype, device=self.device).expand(batch + (1, 3, 3))
-        Rs = [eye]
-        os_ = [torch.zeros(batch + (1, 3), dtype=self.dtype, device=self.device)]
-        jcs, RGF = [], []
+        # walk the tree level by level: G holds [R | o] of the ground (row 0) and solved bodies
+        G = torch.empty(1 + J, N, 3, 4, **kw)
+        G[0] = torch.cat([eye, torch.zeros(3, 1, **kw)], -1)
+        W = []
         for (a, b), ppos in zip(self._levels, self._parent_pos):
-            R_all = torch.cat(Rs, -3)
-            o_all = torch.cat(os_, -2)
-            Rp = R_all.index_select(-3, ppos)
-            op = o_all.index_select(-2, ppos)
-            Rs.append(Rp @ R_local[..., a:b, :, :])
-            os_.append(op + (Rp @ o_local[..., a:b, :, None]).squeeze(-1))
-            jcs.append(op + (Rp @ jc_local[..., a:b, :, None]).squeeze(-1))
-            if jacobian_data:
-                RGF.append(Rp @ self.R_pf[a:b])
-        R_all = torch.cat(Rs, -3)  # (..., 1 + J, 3, 3) level positions
-        o_all = torch.cat(os_, -2)
-        jc = torch.cat(jcs, -2) if jcs else o_all[..., :0, :]
-
-        R_body = R_all.index_select(-3, self._body_pos)
-        o_body = o_all.index_select(-2, self._body_pos)
-        joint_centres = jc.index_select(-2, self._joint_pos)
-
-        com = self.com if table is None else self.com * table[..., 1:, :]
-        body_coms = o_body + (R_body @ com.unsqueeze(-1)).squeeze(-1)
+            Xw = G.index_select(0, ppos) @ X[a:b]  # (n, N, 3, K)
+            G[a + 1:b + 1] = Xw[..., :4]
+            W.append(Xw[..., 4:])
+        W = torch.cat(W, 0) if W else torch.empty(0, N, 3, K - 4, **kw)
+        jc = W[..., 0].index_select(0, self._joint_pos)  # (J, N, 3) model order
+        Gb = G.index_select(0, self._body_pos)  # (B, N, 3, 4)
+        res = {"q": q, "R": Gb[..., :3], "o": Gb[..., 3], "jc": jc}
+        if jacobian_data:
+            res["axes"] = W[..., 1:].transpose(-1, -2).index_select(0, self._joint_pos)  # (J, N, 6, 3)
+            res["dvalues"] = dvals.transpose(1, 2).index_select(0, self._joint_pos)  # (J, N, 6)
+        if coms:
+            com = self.com if table is None else self.com.unsqueeze(1) * table[1:]
+            res["com"] = self._points(Gb, com)
 
         loc = self.marker_locations if marker_offsets is None else self._tensor(marker_offsets)
         if loc.shape[-2:] != self.marker_locations.shape:
             raise KinematicsError(f"marker_offsets: expected ({len(self.marker_names)}, 3), got {tuple(loc.shape)}")
-        if table is not None:
-            s_m = table.index_select(-2, self.marker_body_row)
-            loc = loc * s_m
+        if loc.ndim > 2:
+            loc = loc.expand(batch + loc.shape[-2:]).reshape(N, -1, 3).transpose(0, 1)  # (M, N, 3)
+        s_m = table.index_select(0, self.marker_body_row) if table is not None else None
+        if s_m is not None:
+            loc = loc * s_m if loc.ndim == 3 else loc.unsqueeze(1) * s_m
         if not self._marker_direct:
-            s_m = table.index_select(-2, self.marker_body_row) if table is not None else torch.ones_like(loc)
-            loc = (self.R_mk @ loc.unsqueeze(-1)).squeeze(-1) + (self.M_mk @ s_m.unsqueeze(-1)).squeeze(-1)
-        Rm = R_all.index_select(-3, self._marker_pos)
-        om = o_all.index_select(-2, self._marker_pos)
-        markers = om + (Rm @ loc.unsqueeze(-1)).squeeze(-1)
+            loc3 = loc if loc.ndim == 3 else loc.unsqueeze(1)
+            s3 = s_m if s_m is not None else torch.ones_like(loc3)
+            loc = (self.R_mk.unsqueeze(1) @ loc3.unsqueeze(-1)).squeeze(-1) + (self.M_mk.unsqueeze(1) @ s3.unsqueeze(-1)).squeeze(-1)
+        res["markers"] = self._points(G.index_select(0, self._marker_pos), loc)
+        return res
 
-        out = FKOutput(q, R_body, o_body, joint_centres, body_coms, markers)
-        if not jacobian_data:
-            return out, None
-        R_GF = torch.cat(RGF, -3)  # (..., J, 3, 3) level order
-        a = self.axes  # (J, 6, 3)
-        w0 = R_GF @ a[:, 0, :, None]
-        w1 = (R_GF @ Rk[..., 0, :, :]) @ a[:, 1, :, None]
-        w2 = (R_GF @ R01) @ a[:, 2, :, None]
-        wt = R_GF.unsqueeze(-3) @ a[:, 3:, :, None]  # (..., J, 3, 3, 1)
-        w = torch.cat([w0.unsqueeze(-3), w1.unsqueeze(-3), w2.unsqueeze(-3), wt], -3).squeeze(-1)
-        jd = _JacobianData(
-            axes_world=w.index_select(-3, self._joint_pos),
-            joint_centres=joint_centres,
-            dvalues=dvals.index_select(-2, self._joint_pos),
-        )
-        return out, jd
+    @staticmethod
+    def _points(Gp: torch.Tensor, loc: torch.Tensor) -> torch.Tensor:
+        """Points ``loc`` ((P, 3) or (P, n, 3), body frames) through ``Gp (P, N, 3, 4)`` -> (P, N, 3)."""
+        P, N = Gp.shape[0], Gp.shape[1]
+        if loc.ndim == 2 or loc.shape[1] == 1:
+            l1 = loc.reshape(P, 3)
+            return (Gp[..., :3].reshape(P, N * 3, 3) @ l1.unsqueeze(-1)).reshape(P, N, 3) + Gp[..., 3]
+        return (Gp[..., :3] @ loc.unsqueeze(-1)).squeeze(-1) + Gp[..., 3]
+
+    def _couplers_rows(self, q: torch.Tensor, table) -> torch.Tensor:
+        """``q (N, C)`` with the coupler-dependent coordinates recomputed (table: (B+1, n, 3))."""
+        if not self._couplers:
+            return q
+        for dep, ind, sf, bank, rows, is_t in self._couplers:
+            v = bank.values(q.index_select(-1, ind)) * sf
+            if table is not None:
+                sx = table[rows, :, 0].transpose(0, 1)  # (n, k)
+                v = v * torch.where(is_t, sx, torch.ones_like(sx))
+            q = q.index_copy(-1, dep, v.expand(q.shape[:-1] + dep.shape))
+        return q
 
     # ------------------------------------------------------------------------------------------
 

@@ -287,54 +287,85 @@ class FunctionBank:
         self.pw_Y, self.pw_B, self.pw_C, self.pw_D = (torch.tensor(a, **kw) for a in (Y, B, C, D))
         self.pw_first = torch.tensor(first, **kw)
         self.pw_last = torch.tensor(last, **kw)
+        self._pw_row_offset = (torch.arange(S, device=device) * nmax).unsqueeze(-1)
         order = np.argsort(np.concatenate([poly_idx, pw_idx]).astype(int), kind="stable")
         self.perm = torch.tensor(order, dtype=torch.long, device=device)
 
+    # The core works on rows: x (A, N), function a on row a (contiguous per function).
+
     def _poly(self, x: torch.Tensor, coefs: torch.Tensor) -> torch.Tensor:
-        out = coefs[:, 0].expand_as(x)
+        out = coefs[:, :1].expand_as(x)
         for i in range(1, coefs.shape[1]):
-            out = out * x + coefs[:, i]
+            out = out * x + coefs[:, i:i + 1]
         return out
 
-    def _pw(self, x: torch.Tensor, derivative: bool) -> torch.Tensor:
+    def _pw(self, x: torch.Tensor, want_value: bool, want_slope: bool):
         S = self.pw_X.shape[0]
-        k = (x.unsqueeze(-1) > self.pw_interior).sum(-1)  # (..., S) segment index
-        flat = k + torch.arange(S, device=x.device) * self.pw_nmax
+        k = (x.unsqueeze(-1) > self.pw_interior.unsqueeze(1)).sum(-1)  # (S, N) segment index
+        flat = k + self._pw_row_offset
         xk = self.pw_X.reshape(-1)[flat]
         b = self.pw_B.reshape(-1)[flat]
         c = self.pw_C.reshape(-1)[flat]
         d = self.pw_D.reshape(-1)[flat]
         dx = x - xk
-        x0, y0, b0 = self.pw_first.unbind(-1)
-        xn, yn, bn = self.pw_last.unbind(-1)
-        if derivative:
-            inside = b + dx * (2.0 * c + 3.0 * dx * d)
-            lo, hi = b0.expand_as(x), bn.expand_as(x)
-        else:
+        x0, y0, b0 = (t.unsqueeze(-1) for t in self.pw_first.unbind(-1))
+        xn, yn, bn = (t.unsqueeze(-1) for t in self.pw_last.unbind(-1))
+        below, above = x < x0, x > xn
+        v = s = None
+        if want_value:
             y = self.pw_Y.reshape(-1)[flat]
             inside = y + dx * (b + dx * (c + dx * d))
-            lo = y0 + (x - x0) * b0
-            hi = yn + (x - xn) * bn
-        return torch.where(x < x0, lo, torch.where(x > xn, hi, inside))
+            v = torch.where(below, y0 + (x - x0) * b0, torch.where(above, yn + (x - xn) * bn, inside))
+        if want_slope:
+            inside = b + dx * (2.0 * c + 3.0 * dx * d)
+            s = torch.where(below, b0.expand_as(x), torch.where(above, bn.expand_as(x), inside))
+        return v, s
 
-    def _eval(self, x: torch.Tensor, derivative: bool) -> torch.Tensor:
-        parts = []
+    def rows(self, x: torch.Tensor, want_value: bool = True, want_slope: bool = False):
+        """Values and/or slopes for ``x (A, N)`` (function ``a`` on row ``a``): ``(A, N)`` each."""
+        if self.size == 0:
+            return (x if want_value else None), (x if want_slope else None)
+        vp, sp = [], []
         if self.poly_idx.numel():
-            xp = x.index_select(-1, self.poly_idx)
-            parts.append(self._poly(xp, self.poly_d if derivative else self.poly))
+            xp = x.index_select(0, self.poly_idx)
+            if want_value:
+                vp.append(self._poly(xp, self.poly))
+            if want_slope:
+                sp.append(self._poly(xp, self.poly_d))
         if self.pw_idx.numel():
-            parts.append(self._pw(x.index_select(-1, self.pw_idx), derivative))
-        out = torch.cat(parts, -1) if len(parts) > 1 else parts[0]
-        return out.index_select(-1, self.perm) * self.factors
+            v, s = self._pw(x.index_select(0, self.pw_idx), want_value, want_slope)
+            if want_value:
+                vp.append(v)
+            if want_slope:
+                sp.append(s)
+
+        def _join(parts):
+            out = torch.cat(parts, 0) if len(parts) > 1 else parts[0]
+            return out.index_select(0, self.perm) * self.factors.unsqueeze(-1)
+
+        return (_join(vp) if want_value else None), (_join(sp) if want_slope else None)
+
+    def _last(self, x: torch.Tensor, want_value: bool, want_slope: bool):
+        shape = x.shape
+        xr = x.reshape(-1, shape[-1]).transpose(0, 1)
+        v, s = self.rows(xr, want_value, want_slope)
+        back = lambda t: None if t is None else t.transpose(0, 1).reshape(shape)  # noqa: E731
+        return back(v), back(s)
 
     def values(self, x: torch.Tensor) -> torch.Tensor:
         """``(..., A)`` values of every function at ``x (..., A)``."""
         if self.size == 0:
             return x[..., :0]
-        return self._eval(x, derivative=False)
+        return self._last(x, True, False)[0]
 
     def derivatives(self, x: torch.Tensor) -> torch.Tensor:
         """``(..., A)`` first derivatives of every function at ``x (..., A)``."""
         if self.size == 0:
             return x[..., :0]
-        return self._eval(x, derivative=True)
+        return self._last(x, False, True)[1]
+
+    def values_and_derivatives(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Both at once (one segment search)."""
+        if self.size == 0:
+            return x[..., :0], x[..., :0]
+        return self._last(x, True, True)

@@ -46,7 +46,12 @@ _TRANSLATIONAL_NAME = re.compile(r"_t[xyz]$")
 
 
 def naming_motion_type(name: str) -> str:
-    """OpenSim's naming convention: ``*_tx/_ty/_tz`` translational, everything else rotational."""
+    """OpenSim's naming convention: ``*_tx/_ty/_tz`` translational, everything else rotational.
+
+    State columns (``/jointset/<joint>/<coordinate>/value`` or ``/speed``) use the coordinate name."""
+    parts = name.rstrip("/").split("/")
+    if len(parts) >= 2 and parts[-1] in ("value", "speed"):
+        name = parts[-2]
     return "translational" if _TRANSLATIONAL_NAME.search(name) else "rotational"
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
+import re
 import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -386,6 +386,21 @@ def scale_model_xml(tree: ET.ElementTree, scales: Mapping[str, Iterable[float]],
     def factors(frame: _Comp) -> np.ndarray | None:
         return sc.get(model.base_body(frame))
 
+    # marker offsets replace the unscaled locations, then scale with their body (as odah's FK)
+    if marker_offsets:
+        markers = {c.name: c for c in model.comp_of.values() if c.el.tag == "Marker"}
+        unknown = [n for n in marker_offsets if n not in markers]
+        if unknown:
+            raise KinematicsError(f"{source}: marker offsets given for markers not in the model: {', '.join(unknown)}")
+        for n, loc in marker_offsets.items():
+            v = np.asarray(loc, dtype=np.float64).reshape(-1)
+            if v.shape != (3,) or not np.isfinite(v).all():
+                raise KinematicsError(f"marker offset for {n!r}: expected 3 finite numbers (metres), got {loc!r}")
+            el = markers[n].el.find("location")
+            if el is None:
+                el = ET.SubElement(markers[n].el, "location")
+            _set_vec(el, v)
+
     coord_types = motion_types_from_xml(model_el)
     for comp in list(model.comp_of.values()):
         el, tag = comp.el, comp.el.tag
@@ -509,20 +524,6 @@ def scale_model_xml(tree: ET.ElementTree, scales: Mapping[str, Iterable[float]],
                 if i_el is not None:
                     _set_vec(i_el, _vec(i_el, 6, f"{source}: Body {comp.name!r} inertia") * f)
 
-    if marker_offsets:
-        markers = {c.name: c for c in model.comp_of.values() if c.el.tag == "Marker"}
-        unknown = [n for n in marker_offsets if n not in markers]
-        if unknown:
-            raise KinematicsError(f"{source}: marker offsets given for markers not in the model: {', '.join(unknown)}")
-        for n, loc in marker_offsets.items():
-            v = np.asarray(loc, dtype=np.float64).reshape(-1)
-            if v.shape != (3,) or not np.isfinite(v).all():
-                raise KinematicsError(f"marker offset for {n!r}: expected 3 finite numbers (metres), got {loc!r}")
-            el = markers[n].el.find("location")
-            if el is None:
-                el = ET.SubElement(markers[n].el, "location")
-            _set_vec(el, v)
-
     if name:
         model_el.set("name", name)
     return model
@@ -530,16 +531,17 @@ def scale_model_xml(tree: ET.ElementTree, scales: Mapping[str, Iterable[float]],
 
 def _path_lengths(osim_path: Path) -> dict[str, float]:
     """{owner component path: geometry path length at the default pose} through opensim."""
-    import opensim
+    from .opensim_tools import opensim_session
 
-    m = opensim.Model(str(osim_path))
-    state = m.initSystem()
-    m.realizePosition(state)
-    out = {}
-    for comp in m.getComponentsList():
-        gp = opensim.GeometryPath.safeDownCast(comp)
-        if gp is not None:
-            out[gp.getOwner().getAbsolutePathString()] = float(gp.getLength(state))
+    with opensim_session(f"path lengths of {osim_path.name}") as (opensim, _):
+        m = opensim.Model(str(osim_path))
+        state = m.initSystem()
+        m.realizePosition(state)
+        out = {}
+        for comp in m.getComponentsList():
+            gp = opensim.GeometryPath.safeDownCast(comp)
+            if gp is not None:
+                out[gp.getOwner().getAbsolutePathString()] = float(gp.getLength(state))
     return out
 
 
@@ -569,8 +571,9 @@ def write_scaled_osim(src_osim: str | Path, scales: Mapping[str, Iterable[float]
     """Write ``src_osim`` scaled by ``scales`` to ``out_path`` (atomically). Returns ``out_path``.
 
     scales: {body name: (3,) factors}; bodies not listed keep their size (as in OpenSim).
-    marker_offsets: {marker: (3,) metres} final marker locations in their body frames (replacing
-        the scaled ones), e.g. from marker registration or torch scaling.
+    marker_offsets: {marker: (3,) metres} marker locations in their body frames that replace the
+        source model's (unscaled) locations and are then scaled with their body, the convention
+        of :class:`pipeline.kinematics.fk.Skeleton` and torch scaling.
     mass: total model mass in kg after scaling (None or 0: as scaled).
     preserve_mass_distribution: do not scale body masses by volume (OpenSim's flag).
     name: the scaled model's name.
@@ -673,7 +676,10 @@ def write_scales_json(path: str | Path, scales: Mapping[str, Iterable[float]], *
             doc[key] = val
     if extra:
         doc.update(dict(extra))
-    return atomic_write_text(path, json.dumps(doc, indent=2) + "\n")
+    text = json.dumps(doc, indent=2)
+    # one line per [sx, sy, sz]
+    text = re.sub(r"\[\s+([-0-9.eE+]+),\s+([-0-9.eE+]+),\s+([-0-9.eE+]+)\s+\]", r"[\1, \2, \3]", text)
+    return atomic_write_text(path, text + "\n")
 
 
 def read_scales_json(path: str | Path) -> dict:

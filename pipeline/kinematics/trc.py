@@ -296,7 +296,7 @@ def read_trc(path: str | Path, units: str | None = None, check_units: bool = Tru
         used_units = units
 
     label_cells = _split(lines[3])
-    if len(label_cells) < 2 or label_cells[0].strip().lower() not in ("frame#", "frame"):
+    if len(label_cells) < 2 or not label_cells[0].strip().lower().startswith("frame"):
         raise MotionIOError(f"{path}: line 4: expected 'Frame#<tab>Time<tab>marker names...'")
     names = [c.strip() for c in label_cells[2:] if c.strip()]
     if len(names) != n_markers:
@@ -386,6 +386,9 @@ def write_trc(path: str | Path, data: MarkerData, units: str = "m") -> Path:
     scale = unit_scale(units, "write_trc units")
     if data.n_frames == 0:
         raise MotionIOError(f"{path}: refusing to write a TRC with no frames")
+    bad = [n for n in data.names if not n or any(ch in n for ch in "\t\r\n")]
+    if bad:
+        raise MotionIOError(f"{path}: marker names must be non-empty without tabs or line breaks: {bad}")
     decimals = {1.0: 7, 0.01: 5, 0.001: 4}.get(scale, 7)
     t, m = data.n_frames, data.n_markers
     rate = f"{data.rate:.6g}"

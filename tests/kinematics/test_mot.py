@@ -7,6 +7,7 @@ import pytest
 
 from pipeline.errors import MotionIOError
 from pipeline.kinematics.mot import Motion, model_motion_types, naming_motion_type, osim_motion_types, read_mot, write_mot
+from pipeline.kinematics.opensim_tools import import_opensim
 
 
 def _motion(t: int = 4) -> Motion:
@@ -23,6 +24,8 @@ def test_naming_convention():
     assert naming_motion_type("pelvis_tx") == "translational"
     assert naming_motion_type("pelvis_tilt") == "rotational"
     assert naming_motion_type("knee_angle_r") == "rotational"
+    assert naming_motion_type("/jointset/ground_pelvis/pelvis_tx/value") == "translational"
+    assert naming_motion_type("/jointset/hip_r/hip_flexion_r/speed") == "rotational"
     m = _motion()
     np.testing.assert_array_equal(m.rotational, [True, False, True])
 
@@ -146,7 +149,7 @@ def test_motion_helpers():
 
 
 def test_motion_types_from_osim_match_opensim(golden):
-    opensim = pytest.importorskip("opensim")
+    opensim = import_opensim()  # no opensim.log left in the working directory
     kinds = {1: "rotational", 2: "translational", 3: "coupled"}
     for rel in ("gait2354/gait2354_simbody.osim", "hamner/FullBodyModel_Hamner2010_v2_0.osim"):
         path = golden / rel
@@ -159,7 +162,7 @@ def test_motion_types_from_osim_match_opensim(golden):
 
 
 def test_golden_ik_mot_matches_opensim_conversion(golden):
-    opensim = pytest.importorskip("opensim")
+    opensim = import_opensim()  # no opensim.log left in the working directory
     mot = golden / "gait2354/OutputReference/subject01_walk1_ik.mot"
     osim_path = golden / "gait2354/gait2354_simbody.osim"
     m = read_mot(mot, model=osim_path)
@@ -179,7 +182,7 @@ def test_golden_ik_mot_matches_opensim_conversion(golden):
 
 
 def test_written_mot_loads_in_opensim(tmp_path, golden):
-    opensim = pytest.importorskip("opensim")
+    opensim = import_opensim()  # no opensim.log left in the working directory
     m = read_mot(golden / "gait2354/OutputReference/subject01_walk1_ik.mot")
     p = write_mot(tmp_path / "w.mot", m)
     table = opensim.TimeSeriesTable(str(p))

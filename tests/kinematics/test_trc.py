@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from pipeline.errors import MotionIOError
+from pipeline.kinematics.opensim_tools import import_opensim
 from pipeline.kinematics.trc import MarkerData, read_trc, write_trc
 
 
@@ -164,6 +165,9 @@ def test_write_is_atomic_and_rejects_bad_units(tmp_path):
     with pytest.raises(MotionIOError, match="furlong"):
         write_trc(p, d, units="furlong")
     assert p.read_text() == before
+    with pytest.raises(MotionIOError, match="without tabs"):
+        write_trc(p, d.rename({"M0": "bad\tname"}))
+    assert p.read_text() == before
     assert sorted(x.name for x in tmp_path.iterdir()) == ["keep.trc"]
 
 
@@ -207,7 +211,7 @@ def test_resample_linear_and_never_bridges_gaps():
 
 
 def test_golden_walk_matches_opensim_reader(golden):
-    opensim = pytest.importorskip("opensim")
+    opensim = import_opensim()  # no opensim.log left in the working directory
     path = golden / "gait2354" / "subject01_walk1.trc"
     d = read_trc(path)
     assert (d.n_frames, d.n_markers, d.rate) == (151, 41, 60.0)
@@ -219,7 +223,7 @@ def test_golden_walk_matches_opensim_reader(golden):
 
 
 def test_written_trc_loads_in_opensim(tmp_path):
-    opensim = pytest.importorskip("opensim")
+    opensim = import_opensim()  # no opensim.log left in the working directory
     d = _body_like(t=6, m=5)
     d.positions[3, 4] = np.nan
     p = write_trc(tmp_path / "os.trc", d)

@@ -191,7 +191,7 @@ class AnnyBody(BodyModel):
             raise BodyModelError(f"anny body model: pose must be (N, {B}, 3, 3) rotations, got {tuple(pose.shape)}")
         n = pose.shape[0]
         shape = batch_shape(shape.to(self.dtype), n, len(PHENOTYPES), "anny body model")
-        rest = self.anny.get_rest_model(self._blendshape_coeffs(shape))
+        rest = self._rest_model(shape)
         h0 = rest["rest_bone_heads"][:, 0]  # (n, 3)
         delta = torch.zeros(n, B, 4, 4, dtype=self.dtype, device=self.device)
         delta[..., :3, :3] = pose.to(self.dtype)
@@ -218,6 +218,29 @@ class AnnyBody(BodyModel):
                                       rest_vertices=rest["rest_vertices"]))
 
     # ---- anny specifics ----------------------------------------------------------------------
+    def _rest_model(self, shape: torch.Tensor) -> dict:
+        """anny's rest model of ``shape (N, 6)``. The rest bone orientations cost ~0.1 s (one
+        Procrustes per bone), so when all rows are the same constant shape (posing a sequence) it
+        is computed once, for one row, and reused while the shape does not change."""
+        if shape.requires_grad or not bool((shape == shape[:1]).all()):
+            return self.anny.get_rest_model(self._blendshape_coeffs(shape))
+        key = shape[0].detach().cpu().numpy().tobytes()
+        cached = getattr(self, "_rest_cache", None)
+        if cached is None or cached[0] != key:
+            with torch.no_grad():
+                cached = (key, self.anny.get_rest_model(self._blendshape_coeffs(shape[:1])))
+            self._rest_cache = cached
+        n = shape.shape[0]
+        return {k: v.expand(n, *v.shape[1:]) for k, v in cached[1].items()}
+
+    def rest_bone_heads(self, shape: torch.Tensor) -> torch.Tensor:
+        """``(N, B, 3)`` rest bone heads of ``shape`` (anny axes; differentiable and cheap: linear in
+        the blend shapes, no bone orientations)."""
+        from anny.skinning.skinning import apply_linear_blendshape
+
+        return apply_linear_blendshape(self.anny.template_bone_heads, self.anny.bone_heads_blendshapes,
+                                       self._blendshape_coeffs(shape.to(self.dtype)))
+
     def _blendshape_coeffs(self, shape: torch.Tensor) -> torch.Tensor:
         n = shape.shape[0]
         empty_local = torch.zeros(n, len(self.anny.local_change_labels), dtype=self.dtype, device=self.device)
@@ -244,7 +267,7 @@ class AnnyBody(BodyModel):
 
     def rest_skeleton(self, shape: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Rest bone heads ``(N, B, 3)`` and rest bone rotations ``(N, B, 3, 3)`` (anny axes)."""
-        rest = self.anny.get_rest_model(self._blendshape_coeffs(shape.to(self.dtype)))
+        rest = self._rest_model(shape.to(self.dtype))
         return rest["rest_bone_heads"], rest["rest_bone_poses"][..., :3, :3]
 
     def height(self, shape: torch.Tensor) -> torch.Tensor:

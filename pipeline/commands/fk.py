@@ -1,0 +1,167 @@
+"""``odah fk``: forward kinematics of a motion: marker positions, joint centres and body COMs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+HELP = "forward kinematics: a .mot on an OpenSim model -> markers, joint centres, body COMs per frame (.npz)"
+DESCRIPTION = """\
+Runs odah's torch forward kinematics (OpenSim's conventions, checked against OpenSim 4.6) on every
+frame of a motion and saves, per frame, in metres and the ground frame (OpenSim axes, Y up):
+  markers (T, M, 3), joint_centres (T, J, 3), body_coms (T, B, 3), keypoints (T, K, 3) (joint
+  centres then body COMs: the dataset labels), with marker_names, joint_names, body_names,
+  keypoint_names, times (T,) s, q (T, C) rad/m and coordinate_names.
+Coordinates missing from the motion take the model's default value (listed in a warning); motion
+columns that are not coordinates of the model are ignored.
+
+example:  odah fk --model generic --motion walk.mot --out walk_fk.npz"""
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the description's layout; shows a default only when it says something."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS) or action.required:
+            return text
+        return text + " (default: %(default)s)"
+
+
+def add_model_argument(p: argparse.ArgumentParser) -> None:
+    p.formatter_class = HelpFormatter
+    from ..config.schema import KinematicsConfig
+
+    p.add_argument("--model", metavar="M.osim", default=argparse.SUPPRESS,
+                   help="OpenSim model (.osim), or 'generic' for the model shipped with odah "
+                        f"(default: config kinematics.model = {KinematicsConfig().model!r})")
+
+
+def resolve_model(spec: str | None, cfg) -> Path:
+    """The .osim path of ``--model`` (or the config's kinematics.model); 'generic' is the shipped model."""
+    from ..errors import KinematicsError
+
+    spec = spec or cfg.kinematics.model
+    if spec == "generic":
+        try:
+            from ..kinematics.generic_model import GENERIC_MODEL_PATH
+        except ImportError:
+            raise KinematicsError("the generic model is not part of this installation; pass --model M.osim") from None
+        path = Path(GENERIC_MODEL_PATH)
+    else:
+        path = Path(spec)
+    if not path.is_file():
+        raise KinematicsError(f"model {path} not found (--model takes an .osim file or 'generic')")
+    return path
+
+
+def torch_device(name: str):
+    """A torch device, with a clear error when CUDA is asked for but absent."""
+    import torch
+
+    from ..errors import KinematicsError
+
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise KinematicsError(f"--device {name}: CUDA is not available on this machine (use --device cpu)")
+    return torch.device(name)
+
+
+def scale_table(model, scales_json: str | Path | None):
+    """(B, 3) numpy scale table in model body order from a scales.json (None: no scaling)."""
+    import numpy as np
+
+    from ..errors import KinematicsError
+    from ..kinematics.osim_writer import read_scales_json
+
+    if not scales_json:
+        return None
+    doc = read_scales_json(scales_json)
+    unknown = [b for b in doc["scales"] if b not in model.body_names and b != model.ground]
+    if unknown:
+        raise KinematicsError(f"{scales_json}: scale factors for bodies not in the model: {', '.join(unknown)}")
+    return np.stack([doc["scales"].get(b, np.ones(3)) for b in model.body_names])
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_model_argument(p)
+    p.add_argument("--motion", metavar="A.mot", required=True, help="coordinates (.mot/.sto; degrees per inDegrees)")
+    p.add_argument("--out", metavar="K.npz", required=True, help="output file (.npz)")
+    p.add_argument("--scales", metavar="scales.json", help="per-body scale factors to apply to the model first")
+    p.add_argument("--device", default=argparse.SUPPRESS, choices=("cpu", "cuda"),
+                   help="torch device (default: config kinematics.ik.device = 'cpu')")
+    p.add_argument("--batch", type=int, default=4096, metavar="FRAMES", help="frames per FK batch")
+
+
+def compute_fk(model, motion, scales=None, device="cpu", batch: int = 4096) -> dict:
+    """FK labels of ``motion`` on ``model`` (an OsimModel): the arrays ``odah fk`` saves."""
+    import numpy as np
+    import torch
+
+    from ..errors import KinematicsError
+    from ..kinematics.fk import Skeleton
+    from ..log import get_logger, progress
+
+    log = get_logger("fk")
+    names = model.coordinate_names
+    present = [n for n in names if n in motion.names]
+    if not present:
+        raise KinematicsError(f"{motion._where()}: no column is a coordinate of model {model.name!r} "
+                              f"(columns: {', '.join(motion.names[:10])}...)")
+    missing = [n for n in names if n not in motion.names]
+    if missing:
+        log.warning("%s: %d coordinates not in the motion take their default value: %s",
+                    motion._where(), len(missing), ", ".join(missing))
+    extra = [n for n in motion.names if n not in names]
+    if extra:
+        log.info("%s: columns ignored (not coordinates of the model): %s", motion._where(), ", ".join(extra))
+    q = motion.reorder(names, fill={c.name: c.default_value for c in model.coordinates}).values
+    if not np.isfinite(q).all():
+        bad = [names[j] for j in np.flatnonzero(~np.isfinite(q).all(axis=0))]
+        raise KinematicsError(f"{motion._where()}: NaN/inf values in coordinate(s) {', '.join(bad)}")
+    sk = Skeleton(model, dtype=torch.float64, device=device)
+    s = torch.as_tensor(scales, dtype=torch.float64, device=device) if scales is not None else None
+    parts = {k: [] for k in ("markers", "joint_centres", "body_coms", "q")}
+    starts = range(0, len(q), max(1, batch))
+    with torch.inference_mode():
+        for a in progress(starts, desc="fk", total=len(starts), unit="batch"):
+            out = sk(torch.as_tensor(q[a:a + batch], dtype=torch.float64, device=device), scales=s)
+            for k in parts:
+                parts[k].append(getattr(out, k).cpu().numpy())
+    res = {k: np.concatenate(v) for k, v in parts.items()}
+    res["keypoints"] = np.concatenate([res["joint_centres"], res["body_coms"]], axis=1)
+    res.update(
+        times=motion.times, coordinate_names=np.array(names), marker_names=np.array(model.marker_names),
+        joint_names=np.array(model.joint_names), body_names=np.array(model.body_names),
+        keypoint_names=np.array(sk.keypoint_names),
+    )
+    return res
+
+
+def save_npz(path: str | Path, arrays: dict, **meta) -> Path:
+    """Atomic ``np.savez`` (the file appears whole or not at all)."""
+    import numpy as np
+
+    from ..io_utils import atomic_path
+
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays, **{k: np.array(v) for k, v in meta.items()})
+    return Path(path)
+
+
+def run(args, cfg) -> int:
+    from ..kinematics.mot import read_mot
+    from ..kinematics.osim import load_osim
+    from ..log import get_logger
+
+    log = get_logger("fk")
+    model_path = resolve_model(getattr(args, "model", None), cfg)
+    model = load_osim(model_path)
+    motion = read_mot(args.motion, model=model)
+    device = torch_device(getattr(args, "device", None) or cfg.kinematics.ik.device)
+    res = compute_fk(model, motion, scale_table(model, args.scales), device=device, batch=args.batch)
+    out = save_npz(args.out, res, units="m", frame="ground (OpenSim axes, Y up)", model=str(model_path),
+                   motion=str(Path(args.motion).resolve()))
+    log.info("wrote %s: %d frames, %d markers, %d joint centres, %d body COMs", out, len(res["times"]),
+             res["markers"].shape[1], res["joint_centres"].shape[1], res["body_coms"].shape[1])
+    return 0

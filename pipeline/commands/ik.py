@@ -1,0 +1,201 @@
+"""``odah ik``: inverse kinematics of marker trajectories on an OpenSim model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from .fk import add_model_argument, resolve_model, torch_device
+
+HELP = "inverse kinematics: markers (.trc/.c3d) on an OpenSim model -> joint angles (.mot) + error report"
+DESCRIPTION = """\
+Fits the model's coordinates to marker trajectories, frame by frame, minimising OpenSim's IK
+objective (weighted squared marker distances plus coordinate tasks). Backends:
+  torch    odah's batched solver (CPU or CUDA), many frames at once
+  opensim  OpenSim 4.6's InverseKinematicsTool (the reference)
+Writes the motion (.mot, degrees, OpenSim's format) and beside it <out stem>_ik_report.json with
+the per-frame marker RMSE and maximum error (metres) and a summary.
+Marker weights and coordinate tasks come from --setup (an OpenSim IK setup XML) when given, else
+every model marker found in the data has weight 1. Data markers the model lacks are ignored (and
+listed); a marker missing in a frame (NaN/blank) has weight zero in that frame.
+
+example:  odah ik --model scaled.osim --markers walk.trc --out walk.mot --backend opensim"""
+
+
+def _cfg_default(section: str, key: str):
+    from ..config import schema
+
+    return getattr({"ik": schema.IKConfig, "scale": schema.ScaleConfig}[section](), key)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_model_argument(p)
+    p.add_argument("--markers", metavar="T.trc", required=True, help="marker trajectories (.trc or .c3d)")
+    p.add_argument("--out", metavar="A.mot", required=True, help="output motion (.mot, degrees)")
+    p.add_argument("--setup", metavar="IK.xml", help="OpenSim IK setup: marker weights, coordinate tasks, time range")
+    p.add_argument("--backend", choices=("torch", "opensim"), default=argparse.SUPPRESS,
+                   help=f"IK solver (default: config kinematics.ik.backend = {_cfg_default('ik', 'backend')!r})")
+    p.add_argument("--device", choices=("cpu", "cuda"), default=argparse.SUPPRESS,
+                   help=f"torch device (default: config kinematics.ik.device = {_cfg_default('ik', 'device')!r})")
+    p.add_argument("--dtype", choices=("float32", "float64"), default=argparse.SUPPRESS,
+                   help=f"torch precision (default: config kinematics.ik.dtype = {_cfg_default('ik', 'dtype')!r})")
+    p.add_argument("--scales", metavar="scales.json", help="torch backend: per-body scale factors applied to --model")
+    p.add_argument("--start", type=float, metavar="S", help="first time, seconds (default: the setup's or the start)")
+    p.add_argument("--end", type=float, metavar="S", help="last time, seconds (default: the setup's or the end)")
+    p.add_argument("--units", choices=("mm", "cm", "m"), help="force the marker file's length unit (default: its header)")
+    p.add_argument("--report", metavar="R.json", help="error report path (default: <out stem>_ik_report.json)")
+
+
+def report_path(out: Path, report: str | None) -> Path:
+    return Path(report) if report else out.with_name(out.stem + "_ik_report.json")
+
+
+def write_report(path: Path, *, backend: str, model: Path, markers: Path, setup: Path | None, times,
+                 rmse, max_err, marker_names, seconds: float, extra: dict | None = None) -> Path:
+    """The per-frame marker error report (metres) as JSON, atomically."""
+    import numpy as np
+
+    from ..io_utils import atomic_write_text
+
+    rmse, max_err = np.asarray(rmse, float), np.asarray(max_err, float)
+
+    def stat(f, a):
+        a = a[np.isfinite(a)]
+        return float(f(a)) if a.size else None
+
+    doc = {
+        "backend": backend, "model": str(model), "markers": str(markers), "setup": str(setup) if setup else None,
+        "units": "m", "frames": int(len(times)), "seconds": round(float(seconds), 4),
+        "frames_per_second": round(len(times) / seconds, 2) if seconds > 0 else None,
+        "summary": {"rmse_mean": stat(np.mean, rmse), "rmse_median": stat(np.median, rmse),
+                    "rmse_max": stat(np.max, rmse), "max_error_max": stat(np.max, max_err)},
+        "marker_names": list(marker_names),
+        "times": [float(t) for t in times],
+        "marker_rmse": [None if not np.isfinite(v) else float(v) for v in rmse],
+        "marker_max": [None if not np.isfinite(v) else float(v) for v in max_err],
+    }
+    if extra:
+        doc.update(extra)
+    return atomic_write_text(path, json.dumps(doc, indent=1) + "\n")
+
+
+def read_markers(path: str | Path, units: str | None = None):
+    """MarkerData from a .trc or .c3d file."""
+    from ..kinematics.c3d import read_c3d
+    from ..kinematics.trc import read_trc
+
+    path = Path(path)
+    if path.suffix.lower() == ".c3d":
+        return read_c3d(path, units=units)
+    return read_trc(path, units=units)
+
+
+def run_torch_ik(model_path: Path, markers, *, setup: Path | None = None, scales_json=None, device="cpu",
+                 dtype="float64", max_iterations=30, tolerance=1e-8, time_range=None):
+    """odah's torch IK on MarkerData; returns (Motion, IKResult, seconds)."""
+    import numpy as np
+    import torch
+
+    from ..errors import KinematicsError
+    from ..kinematics.ik import read_ik_setup, solve_ik
+    from ..kinematics.mot import Motion, read_mot
+    from ..kinematics.osim import load_osim
+    from .fk import scale_table
+
+    model = load_osim(model_path)
+    weights, tasks = None, None
+    data = markers
+    if setup is not None:
+        s = read_ik_setup(setup)
+        i0, i1 = s.frame_range(data.times)
+        if time_range is None:
+            data = data.select_frames(slice(i0, i1 + 1))
+        weights = s.marker_weights or None
+        coord_values = None
+        if s.coordinate_file is not None:
+            cm = read_mot(s.coordinate_file, model=model)
+            coord_values = {n: np.interp(data.times, cm.times, cm.column(n)) for n in cm.names}
+        tasks = s.coordinate_targets(model, data.n_frames, coord_values)
+    if time_range is not None:
+        data = data.time_range(*time_range)
+    if data.n_frames == 0:
+        raise KinematicsError(f"{markers._where()}: no frames to solve")
+    sk_dtype = {"float32": torch.float32, "float64": torch.float64}[dtype]
+    from ..kinematics.fk import Skeleton
+
+    sk = Skeleton(model, dtype=sk_dtype, device=device)
+    sc = scale_table(model, scales_json)
+    start = time.perf_counter()
+    res = solve_ik(sk, data.positions, data.names, weights=weights, coordinate_tasks=tasks,
+                   scales=None if sc is None else torch.as_tensor(sc, dtype=sk_dtype, device=device),
+                   max_iterations=max_iterations, tolerance=tolerance, progress=True)
+    seconds = time.perf_counter() - start
+    motion = Motion(names=res.coordinate_names, values=res.q, times=data.times, name="Coordinates",
+                    rotational=np.array([c.motion_type == "rotational" for c in model.coordinates]))
+    return motion, res, seconds
+
+
+def run(args, cfg) -> int:
+    import tempfile
+
+    from ..errors import KinematicsError
+    from ..io_utils import atomic_path
+    from ..kinematics.mot import write_mot
+    from ..kinematics.trc import write_trc
+    from ..log import get_logger
+
+    log = get_logger("ik")
+    icfg = cfg.kinematics.ik
+    backend = getattr(args, "backend", None) or icfg.backend
+    model_path = resolve_model(getattr(args, "model", None), cfg)
+    out = Path(args.out)
+    rep = report_path(out, args.report)
+    setup = Path(args.setup) if args.setup else None
+    if setup is not None and not setup.is_file():
+        raise KinematicsError(f"IK setup {setup} not found")
+    time_range = None
+    if args.start is not None or args.end is not None:
+        time_range = (args.start if args.start is not None else -float("inf"),
+                      args.end if args.end is not None else float("inf"))
+    # read (and check) the markers with our reader first: same errors for both backends
+    markers = read_markers(args.markers, args.units)
+
+    if backend == "opensim":
+        from ..kinematics.opensim_tools import run_ik_tool
+
+        if args.scales:
+            raise KinematicsError("--scales applies to the torch backend; for OpenSim pass a scaled model")
+        trc = Path(args.markers)
+        with tempfile.TemporaryDirectory() as tmp:
+            if trc.suffix.lower() != ".trc" or args.units:
+                trc = write_trc(Path(tmp) / (trc.stem + ".trc"), markers)  # OpenSim reads TRC in metres
+            tr = None
+            if time_range is not None:
+                tr = (max(time_range[0], float(markers.times[0])), min(time_range[1], float(markers.times[-1])))
+            res = run_ik_tool(model_path, trc, out, setup_xml=setup, time_range=tr)
+        write_report(rep, backend="opensim", model=model_path, markers=Path(args.markers), setup=setup,
+                     times=res.times, rmse=res.marker_rmse, max_err=res.marker_max, marker_names=res.marker_names,
+                     seconds=res.seconds)
+        n = res.motion.n_frames
+        rmse = res.marker_rmse
+    else:
+        motion, res, seconds = run_torch_ik(
+            model_path, markers, setup=setup, scales_json=args.scales,
+            device=torch_device(getattr(args, "device", None) or icfg.device),
+            dtype=getattr(args, "dtype", None) or icfg.dtype, max_iterations=icfg.max_iterations,
+            tolerance=icfg.tolerance, time_range=time_range)
+        with atomic_path(out) as tmp_mot:
+            write_mot(tmp_mot, motion)
+            write_report(rep, backend="torch", model=model_path, markers=Path(args.markers), setup=setup,
+                         times=motion.times, rmse=res.marker_rmse, max_err=res.marker_max,
+                         marker_names=res.marker_names, seconds=seconds,
+                         extra={"converged_frames": int(res.converged.sum())})
+        n = motion.n_frames
+        rmse = res.marker_rmse
+    import numpy as np
+
+    log.info("wrote %s (%d frames, backend %s); marker RMSE median %.2f mm, max %.2f mm; report %s",
+             out, n, backend, 1000 * float(np.nanmedian(rmse)), 1000 * float(np.nanmax(rmse)), rep)
+    return 0

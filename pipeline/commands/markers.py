@@ -1,0 +1,84 @@
+"""``odah markers``: a motion source -> virtual (or measured) marker trajectories (.trc)."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "motion source (AMASS, .trc/.c3d, .mot, library:NAME, anny:walk) -> marker trajectories (.trc)"
+DESCRIPTION = """\
+Turns a motion into the markers that stage 1 scales and solves IK on, in OpenSim axes (Y up),
+metres, with the odah marker names (47 Plug-in Gait + medial markers):
+
+  AMASS .npz      SMPL-X (poses 165) / SMPL-H (poses 156) sequence posed on your licensed model
+                  files (paths.smplx_models), virtual markers from marker_layouts/<topology>.yaml
+  .trc / .c3d     measured markers, renamed with --mapping (YAML: markers: {FILE_NAME: ODAH_NAME},
+                  up_axis: y|z)
+  .mot / .sto     OpenSim coordinates on the model: Anny is retargeted onto the skeleton
+  library:NAME    a motion of the project's library (walking, running, squat, ...): likewise
+  anny:walk       the walk cycle shipped in the anny package, on Anny
+
+Anny subjects (library, .mot, anny:walk) get their shape from body.shape (sample: seeded by
+dataset.seed and --subject; average; fit: the OpenSim model's segment lengths) and also a static
+trial (--static) in the model's default pose. Frame rate and length come from motion.fps and
+motion.max_seconds. Use 'odah config --list' for every key (body.*, motion.*, markers.*).
+
+examples:
+  odah markers library:walking --out walk.trc --static static.trc -s motion.max_seconds=3
+  odah markers CMU_01_01_poses.npz --out walk.trc -s paths.smplx_models=~/models
+  odah markers trial.c3d --mapping vicon_to_odah.yaml --out trial.trc"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("source", nargs="?", help="motion source (default: config motion.source)")
+    p.add_argument("--out", metavar="M.trc", required=True, help="marker trajectories to write (.trc, metres)")
+    p.add_argument("--static", metavar="S.trc", help="also write the static trial here (Anny-driven sources)")
+    p.add_argument("--reference", metavar="Q.mot", help="also write the coordinates that drove the body "
+                                                        "(library/.mot sources; translations fitted to the body)")
+    p.add_argument("--mesh", metavar="BODY.npz", help="also save the body mesh sequence (OpenSim axes; large)")
+    p.add_argument("--subject", default="subject", help="subject id (seeds body.shape=sample)")
+    p.add_argument("--fps", type=float, metavar="HZ", help="frame rate (default: config motion.fps)")
+    p.add_argument("--seconds", type=float, metavar="S", help="trim to this long (default: config motion.max_seconds)")
+    p.add_argument("--mapping", metavar="MAP.yaml", help="marker-name mapping of a .trc/.c3d (motion.marker_mapping)")
+    p.add_argument("--layout", metavar="LAYOUT", help="marker layout: topology name or YAML (markers.layout)")
+    p.add_argument("--noise", type=float, metavar="M", help="Gaussian marker noise std, metres (markers.noise)")
+
+
+def run(args, cfg) -> int:
+    import dataclasses
+
+    from ..body.stage1 import _skeleton, load_motion_source, make_markers, subject_body
+    from ..kinematics.mot import write_mot
+    from ..kinematics.trc import write_trc
+    from ..log import get_logger
+
+    log = get_logger("markers")
+    motion = dataclasses.replace(
+        cfg.motion, fps=args.fps or cfg.motion.fps,
+        max_seconds=cfg.motion.max_seconds if args.seconds is None else args.seconds,
+        marker_mapping=args.mapping or cfg.motion.marker_mapping, source=args.source or cfg.motion.source)
+    markers = dataclasses.replace(cfg.markers, layout=args.layout or cfg.markers.layout,
+                                  noise=cfg.markers.noise if args.noise is None else args.noise)
+    cfg = dataclasses.replace(cfg, motion=motion, markers=markers)
+    source = load_motion_source(cfg.motion.source, cfg)
+    body = subject_body(cfg, args.subject, source)
+    res = make_markers(source, body, cfg, args.subject)
+    write_trc(args.out, res.motion)
+    log.info("wrote %s: %d markers x %d frames at %g Hz", args.out, len(res.motion.names), res.motion.n_frames,
+             res.motion.rate)
+    if args.static:
+        if res.static is None:
+            log.warning("--static: this source has no static trial (only Anny-driven sources do)")
+        else:
+            write_trc(args.static, res.static)
+            log.info("wrote %s (static trial, %d frames)", args.static, res.static.n_frames)
+    if args.reference:
+        if res.reference is None:
+            log.warning("--reference: this source has no driving coordinates")
+        else:
+            write_mot(args.reference, res.reference, model=_skeleton(cfg)[0])
+    if args.mesh:
+        if res.mesh is None:
+            log.warning("--mesh: this source has no body mesh")
+        else:
+            res.mesh.save(args.mesh)
+    return 0

@@ -1,0 +1,170 @@
+"""``odah scale``: scale an OpenSim model to a subject from a static (or any) marker trial."""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import shutil
+import tempfile
+from pathlib import Path
+
+from .fk import add_model_argument, resolve_model, torch_device
+from .ik import _cfg_default, read_markers
+
+HELP = "scale an OpenSim model to a subject's markers -> scaled .osim + scales.json"
+DESCRIPTION = """\
+Scales the model's bodies (and places its markers) to fit a subject's marker trial. Backends:
+  torch    odah's scaling: per-body scale factors and the poses of a set of frames optimised
+           together (AddBiomechanics-style); needs no setup file, only the markers (mass and
+           height help). Optional --fit-marker-offsets.
+  opensim  OpenSim 4.6's ScaleTool: from --setup (paths inside it are relative to its folder;
+           --model/--static/--mass override the setup's), or without a setup a measurement-
+           based scaling built automatically from the model's markers (a heuristic: left and
+           right bodies share factors; check the result) followed by marker placement.
+Writes the scaled model (--out) and the per-body factors to scales.json beside it (--scales-out).
+Body masses follow OpenSim's rules; with --mass the total model mass is set to it.
+
+examples:
+  odah scale --model generic --static static.trc --mass 72 --height 1.78 --out subj/scaled.osim
+  odah scale --setup subject01_Setup_Scale.xml --backend opensim --out subj/scaled.osim"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_model_argument(p)
+    p.add_argument("--static", metavar="S.trc", help="marker trial to scale to (.trc or .c3d); "
+                                                      "with --setup, default: the setup's marker file")
+    p.add_argument("--out", metavar="scaled.osim", required=True, help="the scaled model to write")
+    p.add_argument("--setup", metavar="Scale.xml", help="OpenSim ScaleTool setup (opensim backend)")
+    p.add_argument("--mass", type=float, metavar="KG", default=argparse.SUPPRESS,
+                   help="subject mass in kg (default: config kinematics.scale.mass; 0 = keep the scaled "
+                        "model's mass / the setup's)")
+    p.add_argument("--height", type=float, metavar="M", default=argparse.SUPPRESS,
+                   help="subject height in metres (default: config kinematics.scale.height; 0 = unknown)")
+    p.add_argument("--backend", choices=("torch", "opensim"), default=argparse.SUPPRESS,
+                   help=f"scaling method (default: config kinematics.scale.backend = "
+                        f"{_cfg_default('scale', 'backend')!r})")
+    p.add_argument("--frames", type=int, metavar="N", default=argparse.SUPPRESS,
+                   help=f"torch: frames of the trial used (default: config kinematics.scale.frames = "
+                        f"{_cfg_default('scale', 'frames')})")
+    p.add_argument("--fit-marker-offsets", action="store_true", default=argparse.SUPPRESS,
+                   help="torch: also fit marker locations on their bodies (default: config "
+                        "kinematics.scale.fit_marker_offsets)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default=argparse.SUPPRESS,
+                   help="torch device (default: config kinematics.ik.device = 'cpu')")
+    p.add_argument("--units", choices=("mm", "cm", "m"), help="force the marker file's length unit")
+    p.add_argument("--scales-out", metavar="scales.json",
+                   help="where to write the scale factors (default: scales.json beside --out)")
+
+
+def _torch_scale(model_path: Path, markers, out: Path, scales_out: Path, *, mass, height, frames,
+                 fit_offsets, device) -> dict:
+    import numpy as np
+
+    from ..io_utils import atomic_path
+    from ..kinematics.osim import load_osim
+    from ..kinematics.osim_writer import write_scaled_osim, write_scales_json
+    from ..kinematics.scaling import scale_torch
+
+    model = load_osim(model_path)
+    kwargs = dict(frames=frames, fit_marker_offsets=fit_offsets)
+    if mass:
+        kwargs["mass"] = mass
+    if height:
+        kwargs["height"] = height
+    if "device" in inspect.signature(scale_torch).parameters:
+        kwargs["device"] = device
+    res = scale_torch(model, markers.positions, markers.names, **kwargs)
+    offsets = res.marker_offsets if fit_offsets else None
+    with atomic_path(out) as tmp_osim, atomic_path(scales_out) as tmp_json:
+        write_scaled_osim(model_path, res.scales, tmp_osim, marker_offsets=offsets, mass=mass or None)
+        write_scales_json(tmp_json, res.scales, marker_offsets=offsets, mass=mass or None, height=height or None,
+                          model=str(model_path), method="torch",
+                          extra={"marker_rmse": float(np.nanmean(np.asarray(res.marker_rmse)))})
+    return {"scales": res.scales, "marker_rmse": float(np.nanmean(np.asarray(res.marker_rmse)))}
+
+
+def _opensim_scale(model_path: Path | None, markers_path: Path | None, setup: Path | None, out: Path,
+                   scales_out: Path, *, mass, height, units) -> dict:
+    from ..errors import KinematicsError
+    from ..io_utils import atomic_path
+    from ..kinematics.opensim_tools import run_scale, run_scale_tool
+    from ..kinematics.osim_writer import write_scales_json
+    from ..kinematics.trc import write_trc
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        trc = markers_path
+        if trc is not None and (trc.suffix.lower() != ".trc" or units):
+            trc = write_trc(work / (trc.stem + ".trc"), read_markers(trc, units))
+        if setup is not None:
+            res = run_scale_tool(setup, work / "out", model=model_path, static_trc=trc, mass=mass or None)
+        else:
+            if trc is None:
+                raise KinematicsError("--static is required without --setup")
+            if not mass:
+                raise KinematicsError("OpenSim scaling without a setup needs --mass KG (the subject's mass)")
+            res = run_scale(model_path, trc, mass, work / "out" / out.name, height=height or None)
+        if not res.scales:
+            raise KinematicsError(f"OpenSim ScaleTool ({setup}) wrote no scale factors")
+        with atomic_path(out) as tmp_osim, atomic_path(scales_out) as tmp_json:
+            shutil.copyfile(res.model_path, tmp_osim)
+            write_scales_json(tmp_json, res.scales, mass=mass or None, height=height or None,
+                              model=str(model_path) if model_path else None, method="opensim",
+                              extra={"setup": str(setup) if setup else None})
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {"scales": res.scales}
+
+
+def run(args, cfg) -> int:
+    from ..errors import KinematicsError
+    from ..log import get_logger
+
+    log = get_logger("scale")
+    scfg = cfg.kinematics.scale
+    backend = getattr(args, "backend", None) or scfg.backend
+    mass = getattr(args, "mass", None)
+    mass = scfg.mass if mass is None else mass
+    height = getattr(args, "height", None)
+    height = scfg.height if height is None else height
+    if mass < 0 or height < 0:
+        raise KinematicsError("--mass and --height must be >= 0")
+    if height > 3.0:
+        raise KinematicsError(f"--height {height}: expected metres (e.g. 1.78), not millimetres")
+    out = Path(args.out)
+    scales_out = Path(args.scales_out) if args.scales_out else out.with_name("scales.json")
+    if scales_out.resolve() == out.resolve():
+        raise KinematicsError("--scales-out must differ from --out")
+    setup = Path(args.setup) if args.setup else None
+    if setup is not None and not setup.is_file():
+        raise KinematicsError(f"scale setup {setup} not found")
+    if backend == "torch" and setup is not None:
+        raise KinematicsError("--setup is an OpenSim ScaleTool setup: use it with --backend opensim")
+    static = Path(args.static) if args.static else None
+    if static is not None and not static.is_file():
+        raise KinematicsError(f"marker file {static} not found")
+
+    if backend == "opensim":
+        model_path = None
+        if setup is None or getattr(args, "model", None):
+            model_path = resolve_model(getattr(args, "model", None), cfg)
+        if static is not None:
+            read_markers(static, args.units)  # the same checks (units, names) as the torch backend
+        info = _opensim_scale(model_path, static, setup, out, scales_out, mass=mass, height=height, units=args.units)
+    else:
+        if static is None:
+            raise KinematicsError("--static S.trc is required")
+        model_path = resolve_model(getattr(args, "model", None), cfg)
+        markers = read_markers(static, args.units)
+        frames = getattr(args, "frames", None) or scfg.frames
+        fit = getattr(args, "fit_marker_offsets", None)
+        fit = scfg.fit_marker_offsets if fit is None else fit
+        device = torch_device(getattr(args, "device", None) or cfg.kinematics.ik.device)
+        info = _torch_scale(model_path, markers, out, scales_out, mass=mass, height=height, frames=frames,
+                            fit_offsets=fit, device=device)
+    summary = ", ".join(f"{b} {v[0]:.3f}" for b, v in list(info["scales"].items())[:6])
+    log.info("wrote %s and %s (backend %s): %s%s", out, scales_out, backend, summary,
+             f"; marker RMSE {1000 * info['marker_rmse']:.1f} mm" if "marker_rmse" in info else "")
+    return 0
+

@@ -1,0 +1,590 @@
+"""The ``opensim`` backend: OpenSim 4.6's own ScaleTool and InverseKinematicsTool.
+
+These are the reference tools odah's torch kinematics is judged against. Everything here:
+
+- reads inputs from absolute paths (paths inside setup files are relative to the setup file's
+  folder, as OpenSim resolves them);
+- runs OpenSim with its console output silenced and its log routed into the ``odah.opensim``
+  logger (DEBUG), without leaving an ``opensim.log`` behind;
+- raises :class:`~pipeline.errors.KinematicsError` carrying OpenSim's last messages on failure;
+- writes outputs atomically (OpenSim writes into a private temporary folder beside the outputs,
+  and finished files are renamed into place).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import KinematicsError
+from ..log import get_logger
+from .mot import Motion, read_mot
+from .trc import read_trc
+
+log = get_logger("opensim")
+
+_UNSET = ("", "unassigned")
+
+
+# ----------------------------------------------------------------------------------------------
+# running OpenSim quietly
+# ----------------------------------------------------------------------------------------------
+
+def import_opensim():
+    """The opensim module, with its ``opensim.log`` file sink removed (once)."""
+    try:
+        import opensim
+    except ImportError as exc:  # pragma: no cover - opensim is a project dependency
+        raise KinematicsError("the opensim backend needs the 'opensim' package (pip install opensim==4.6)") from exc
+    if not getattr(opensim, "_odah_quiet", False):
+        opensim.Logger.removeFileSink()
+        opensim._odah_quiet = True
+    return opensim
+
+
+@contextlib.contextmanager
+def _stdout_silenced() -> Iterator[None]:
+    """Send file descriptor 1 (OpenSim's C++ console sink) to /dev/null for a while."""
+    fd = 1  # the C++ side writes to the process's descriptor 1, whatever sys.stdout is now
+    sys.stdout.flush()
+    saved = os.dup(fd)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
+
+
+@contextlib.contextmanager
+def opensim_session(what: str) -> Iterator[tuple[object, list[str]]]:
+    """Run OpenSim calls quietly: yields ``(opensim, messages)``.
+
+    OpenSim's messages are collected in ``messages`` and logged at DEBUG. An exception inside
+    becomes a KinematicsError naming ``what`` with OpenSim's last messages.
+    """
+    opensim = import_opensim()
+    messages: list[str] = []
+
+    class _Sink(opensim.LogSink):
+        def sinkImpl(self, msg):  # noqa: N802 - OpenSim's name
+            text = str(msg).rstrip()
+            messages.append(text)
+            log.debug("%s", text)
+
+    sink = _Sink()
+    opensim.Logger.addSink(sink)
+    try:
+        with _stdout_silenced():
+            yield opensim, messages
+    except KinematicsError:
+        raise
+    except Exception as exc:
+        tail = "\n  ".join(m for m in messages[-8:] if m)
+        raise KinematicsError(f"{what} failed: {exc}" + (f"\n  OpenSim said:\n  {tail}" if tail else "")) from exc
+    finally:
+        opensim.Logger.removeSink(sink)
+
+
+def _abs(path: str | Path, base: Path) -> Path:
+    p = Path(str(path).strip())
+    return p if p.is_absolute() else (base / p)
+
+
+def _is_set(text: str | None) -> bool:
+    return text is not None and text.strip().lower() not in _UNSET
+
+
+# ----------------------------------------------------------------------------------------------
+# IK
+# ----------------------------------------------------------------------------------------------
+
+@dataclass
+class IKToolResult:
+    """What OpenSim's InverseKinematicsTool produced.
+
+    mot_path: the written motion (.mot, degrees). motion: it read back (radians/metres).
+    times (T,) s; marker_rmse (T,) and marker_max (T,) metres; total_squared_error (T,) m^2 — the
+    per-frame marker errors OpenSim reports (unweighted, over the markers in use).
+    """
+
+    mot_path: Path
+    motion: Motion
+    times: np.ndarray
+    marker_rmse: np.ndarray
+    marker_max: np.ndarray
+    total_squared_error: np.ndarray
+    marker_names: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    log: list[str] = field(default_factory=list)
+
+
+def _check_file(path: Path, what: str) -> Path:
+    if not path.is_file():
+        raise KinematicsError(f"{what} {path} not found")
+    return path
+
+
+def run_ik_tool(model: str | Path, trc: str | Path, out_mot: str | Path, setup_xml: str | Path | None = None,
+                tasks: Mapping[str, float] | None = None, time_range: Sequence[float] | None = None,
+                accuracy: float | None = None, constraint_weight: float | None = None) -> IKToolResult:
+    """Run OpenSim's InverseKinematicsTool.
+
+    model: the (scaled) .osim. trc: marker trajectories. out_mot: the .mot to write (degrees).
+    setup_xml: an OpenSim IK setup; its task set, accuracy, constraint weight, time range and
+        coordinate file are used (model, marker file and outputs are always the arguments here).
+    tasks: {marker: weight} marker tasks instead of the setup's; default without a setup: every
+        model marker present in the TRC with weight 1.
+    time_range: (start, end) seconds; default: the setup's, else the whole trial.
+    """
+    import time
+
+    model, trc, out_mot = Path(model).resolve(), Path(trc).resolve(), Path(out_mot).resolve()
+    _check_file(model, "model")
+    _check_file(trc, "marker file")
+    markers = read_trc(trc, check_units=False)
+    setup_dir = None
+    if setup_xml is not None:
+        setup_xml = _check_file(Path(setup_xml).resolve(), "IK setup")
+        setup_dir = setup_xml.parent
+    out_mot.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out_mot.name}.", suffix=".tmp", dir=out_mot.parent))
+    try:
+        with opensim_session(f"OpenSim IK on {trc.name} with {model.name}") as (osim, messages):
+            tool = osim.InverseKinematicsTool(str(setup_xml)) if setup_xml else osim.InverseKinematicsTool()
+            tool.setName("ik")
+            m = osim.Model(str(model))
+            tool.setModel(m)
+            tool.setMarkerDataFileName(str(trc))
+            model_markers = [m.getMarkerSet().get(i).getName() for i in range(m.getMarkerSet().getSize())]
+            if tasks is not None or setup_xml is None:
+                if tasks is None:
+                    tasks = {n: 1.0 for n in model_markers if n in markers.names}
+                unknown = [n for n in tasks if n not in model_markers]
+                if unknown:
+                    raise KinematicsError(f"{model}: IK task markers not in the model: {', '.join(unknown)}")
+                if not tasks:
+                    raise KinematicsError(f"{trc}: no marker of the model {model.name} is in the TRC")
+                ts = tool.getIKTaskSet()
+                # keep coordinate tasks of a setup; replace marker tasks
+                for i in reversed(range(ts.getSize())):
+                    if osim.IKMarkerTask.safeDownCast(ts.get(i)) is not None:
+                        ts.remove(i)
+                for name, w in tasks.items():
+                    t = osim.IKMarkerTask()
+                    t.setName(name)
+                    t.setWeight(float(w))
+                    t.setApply(True)
+                    ts.cloneAndAppend(t)
+            if setup_dir is not None:
+                cf = tool.get_coordinate_file()
+                if _is_set(cf):
+                    tool.set_coordinate_file(str(_abs(cf, setup_dir)))
+            t0, t1 = float(markers.times[0]), float(markers.times[-1])
+            if time_range is not None:
+                t0, t1 = float(time_range[0]), float(time_range[1])
+            elif setup_xml is not None:
+                t0 = max(t0, float(tool.getStartTime()))
+                t1 = min(t1, float(tool.getEndTime()))
+            if t1 < t0:
+                raise KinematicsError(f"IK time range [{t0}, {t1}] s is empty for {trc} "
+                                      f"({markers.times[0]:.4g}..{markers.times[-1]:.4g} s)")
+            tool.setStartTime(t0)
+            tool.setEndTime(t1)
+            if accuracy is not None:
+                tool.set_accuracy(float(accuracy))
+            if constraint_weight is not None:
+                tool.set_constraint_weight(float(constraint_weight))
+            tmp_mot = work / out_mot.name
+            tool.setOutputMotionFileName(str(tmp_mot))
+            tool.setResultsDir(str(work))
+            tool.set_report_errors(True)
+            tool.set_report_marker_locations(False)
+            start = time.perf_counter()
+            ok = tool.run()
+            seconds = time.perf_counter() - start
+            if not ok or not tmp_mot.is_file():
+                raise KinematicsError("OpenSim IK did not produce a motion\n  " + "\n  ".join(messages[-8:]))
+            used = [n for n in model_markers if n in markers.names]
+        motion = read_mot(tmp_mot, model=model)
+        errs = read_mot(work / "ik_ik_marker_errors.sto", model={})
+        os.replace(tmp_mot, out_mot)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    motion.source = out_mot
+    return IKToolResult(
+        mot_path=out_mot, motion=motion, times=errs.times,
+        marker_rmse=errs.column("marker_error_RMS"), marker_max=errs.column("marker_error_max"),
+        total_squared_error=errs.column("total_squared_error"), marker_names=used, seconds=seconds,
+        log=list(messages),
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Scale
+# ----------------------------------------------------------------------------------------------
+
+@dataclass
+class ScaleToolResult:
+    """What OpenSim's ScaleTool produced.
+
+    model_path: the final model (marker-registered when the setup's MarkerPlacer applies, else the
+    scaled-only model). scales: {segment: (3,)} the scale factors applied.
+    """
+
+    model_path: Path
+    scales: dict[str, np.ndarray]
+    scale_set_path: Path | None
+    scaled_only_path: Path | None
+    static_motion_path: Path | None
+    seconds: float = 0.0
+    log: list[str] = field(default_factory=list)
+
+
+_SCALE_INPUTS = {
+    "GenericModelMaker": ("model_file", "marker_set_file"),
+    "ModelScaler": ("marker_file",),
+    "MarkerPlacer": ("marker_file", "coordinate_file"),
+}
+
+
+def _applies(section: ET.Element | None) -> bool:
+    return section is not None and (section.findtext("apply") or "true").strip().lower() != "false"
+
+
+def run_scale_tool(setup_xml: str | Path, out_dir: str | Path | None = None, *, model: str | Path | None = None,
+                   static_trc: str | Path | None = None, mass: float | None = None,
+                   time_range: Sequence[float] | None = None) -> ScaleToolResult:
+    """Run OpenSim's ScaleTool from a setup file.
+
+    Input paths in the setup are relative to its folder. Outputs get the names the setup gives
+    them (defaults when it names none) in ``out_dir`` (default: the setup's folder, as OpenSim).
+    model / static_trc / mass / time_range (s, s) override the setup's generic model, marker file,
+    subject mass and the time ranges of measurement and marker placement.
+    """
+    import time
+
+    setup_xml = _check_file(Path(setup_xml).resolve(), "scale setup")
+    base = setup_xml.parent
+    out_dir = Path(out_dir).resolve() if out_dir is not None else base
+    try:
+        tree = ET.parse(setup_xml)
+    except ET.ParseError as exc:
+        raise KinematicsError(f"{setup_xml}: not valid XML: {exc}") from exc
+    tool_el = tree.getroot().find("ScaleTool") if tree.getroot().tag != "ScaleTool" else tree.getroot()
+    if tool_el is None:
+        raise KinematicsError(f"{setup_xml}: no <ScaleTool> element (expected an OpenSim scale setup)")
+    gmm, scaler, placer = (tool_el.find(t) for t in ("GenericModelMaker", "ModelScaler", "MarkerPlacer"))
+    if gmm is None:
+        gmm = ET.SubElement(tool_el, "GenericModelMaker")
+    overrides = {("GenericModelMaker", "model_file"): model,
+                 ("ModelScaler", "marker_file"): static_trc, ("MarkerPlacer", "marker_file"): static_trc}
+    if time_range is not None:
+        for sec in (scaler, placer):
+            if sec is not None:
+                el = sec.find("time_range")
+                if el is None:
+                    el = ET.SubElement(sec, "time_range")
+                el.text = f"{float(time_range[0])!r} {float(time_range[1])!r}"
+    if mass is not None:
+        el = tool_el.find("mass")
+        if el is None:
+            el = ET.SubElement(tool_el, "mass")
+        el.text = repr(float(mass))
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".scale.", suffix=".tmp", dir=out_dir))
+    try:
+        # inputs: link each into the private folder, since ScaleTool joins paths to its own folder
+        n_links = 0
+
+        def link(src: Path, what: str) -> str:
+            nonlocal n_links
+            if not src.is_file():
+                raise KinematicsError(f"{setup_xml}: {what} {src} not found")
+            n_links += 1
+            name = f"in{n_links}_{src.name}"
+            os.symlink(src, work / name)
+            return name
+
+        for sec_name, keys in _SCALE_INPUTS.items():
+            sec = {"GenericModelMaker": gmm, "ModelScaler": scaler, "MarkerPlacer": placer}[sec_name]
+            if sec is None:
+                continue
+            for key in keys:
+                el = sec.find(key)
+                override = overrides.get((sec_name, key))
+                if override is not None:
+                    if el is None:
+                        el = ET.SubElement(sec, key)
+                    el.text = link(Path(override).resolve(), f"{sec_name} {key}")
+                elif el is not None and _is_set(el.text):
+                    el.text = link(_abs(el.text, base), f"{sec_name} <{key}>")
+        for el in tool_el.iter():
+            if el.get("file") and _is_set(el.get("file")):
+                el.set("file", link(_abs(el.get("file"), base), f"<{el.tag} file=...>"))
+        if not _is_set(gmm.findtext("model_file")):
+            raise KinematicsError(f"{setup_xml}: GenericModelMaker <model_file> is not set; pass the generic model")
+
+        # outputs: fixed names in the private folder; final names as the setup gives them
+        names: dict[str, str] = {}
+
+        def output(sec: ET.Element | None, key: str, default: str, kind: str) -> None:
+            if sec is None:
+                return
+            el = sec.find(key)
+            final = el.text.strip() if el is not None and _is_set(el.text) else default
+            if el is None:
+                el = ET.SubElement(sec, key)
+            el.text = f"out_{kind}{Path(final).suffix or Path(default).suffix}"
+            names[kind] = Path(final).name
+
+        stem = tool_el.get("name") or setup_xml.stem
+        output(scaler, "output_model_file", f"{stem}_scaledOnly.osim", "scaled_only")
+        output(scaler, "output_scale_file", f"{stem}_scaleSet_applied.xml", "scale_set")
+        for key in ("output_joint_file", "output_muscle_file"):
+            if scaler is not None and scaler.find(key) is not None:
+                scaler.find(key).text = "Unassigned"
+        if _applies(placer):
+            output(placer, "output_model_file", f"{stem}_scaled.osim", "model")
+            output(placer, "output_motion_file", f"{stem}_static_output.mot", "static_motion")
+            if placer.find("output_marker_file") is not None:
+                placer.find("output_marker_file").text = "Unassigned"
+        setup_tmp = work / "setup_scale.xml"
+        tree.write(setup_tmp, encoding="UTF-8", xml_declaration=True)
+
+        with opensim_session(f"OpenSim ScaleTool ({setup_xml.name})") as (osim, messages):
+            tool = osim.ScaleTool(str(setup_tmp))
+            start = time.perf_counter()
+            ok = tool.run()
+            seconds = time.perf_counter() - start
+        if not ok:
+            raise KinematicsError(f"OpenSim ScaleTool ({setup_xml}) failed\n  " + "\n  ".join(messages[-8:]))
+        produced = {k: work / f"out_{k}{Path(v).suffix}" for k, v in names.items()}
+        missing = [k for k, p in produced.items() if not p.is_file()]
+        if missing:
+            raise KinematicsError(f"OpenSim ScaleTool ({setup_xml}) wrote no {', '.join(missing)}\n  "
+                                  + "\n  ".join(messages[-8:]))
+        from .osim_writer import read_scale_set
+
+        scales = read_scale_set(produced["scale_set"]) if "scale_set" in produced else {}
+        # OpenSim 4.6 lists every frame (e.g. 'pelvis_offset'); keep the bodies and ground
+        model_out = produced.get("model", produced.get("scaled_only"))
+        bodies = {el.get("name") for el in ET.parse(model_out).getroot().iter() if el.tag in ("Body", "Ground")}
+        scales = {k: v for k, v in scales.items() if k in bodies}
+        final: dict[str, Path] = {}
+        for k, p in produced.items():
+            final[k] = out_dir / names[k]
+            os.replace(p, final[k])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return ScaleToolResult(
+        model_path=final.get("model", final.get("scaled_only")), scales=scales,
+        scale_set_path=final.get("scale_set"), scaled_only_path=final.get("scaled_only"),
+        static_motion_path=final.get("static_motion"), seconds=seconds, log=list(messages),
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Scale without a setup file
+# ----------------------------------------------------------------------------------------------
+
+def _model_marker_info(osim_mod, model_path: Path, marker_set: Path | None):
+    """Markers (name -> (body, location in ground at the default pose)) and body parents."""
+    m = osim_mod.Model(str(model_path))
+    if marker_set is not None:
+        m.updateMarkerSet(osim_mod.MarkerSet(str(marker_set)))
+    state = m.initSystem()
+    m.realizePosition(state)
+    markers = {}
+    for i in range(m.getMarkerSet().getSize()):
+        mk = m.getMarkerSet().get(i)
+        markers[mk.getName()] = (mk.getParentFrame().findBaseFrame().getName(),
+                                 mk.getLocationInGround(state).to_numpy().copy())
+    parents = {}
+    for i in range(m.getJointSet().getSize()):
+        j = m.getJointSet().get(i)
+        parents[j.getChildFrame().findBaseFrame().getName()] = j.getParentFrame().findBaseFrame().getName()
+    bodies = [m.getBodySet().get(i).getName() for i in range(m.getBodySet().getSize())]
+    return markers, parents, bodies
+
+
+def auto_measurements(markers: Mapping[str, tuple[str, np.ndarray]], parents: Mapping[str, str],
+                      bodies: Sequence[str], present: set[str], max_pairs: int = 6,
+                      min_distance: float = 0.05) -> dict[str, dict]:
+    """A measurement set for OpenSim's ModelScaler when no setup file gives one (a heuristic).
+
+    For each body: the longest pairs (>= ``min_distance`` m apart in the default pose, at most
+    ``max_pairs``) of markers fixed to it; if it has fewer than two markers, pairs spanning the
+    joint to its parent (markers on the parent x markers on the body). Bodies with neither take
+    their nearest measured ancestor's factor. Left/right bodies (``*_r``/``*_l``) share one
+    measurement. Scaling is uniform per body (axes X Y Z).
+    Returns {measurement name: {"pairs": [(a, b), ...], "bodies": [body, ...]}}.
+    """
+    on: dict[str, list[str]] = {}
+    for name, (body, _) in markers.items():
+        if name in present:
+            on.setdefault(body, []).append(name)
+
+    def longest(cands: list[tuple[str, str]], limit: float) -> list[tuple[str, str]]:
+        scored = sorted(((float(np.linalg.norm(markers[a][1] - markers[b][1])), a, b) for a, b in cands), reverse=True)
+        return [(a, b) for d, a, b in scored if d >= limit][:max_pairs]
+
+    out: dict[str, dict] = {}
+    for body in bodies:
+        own = on.get(body, [])
+        pairs = longest([(a, b) for i, a in enumerate(own) for b in own[i + 1:]], min_distance)
+        if not pairs and own and body in parents:
+            pairs = longest([(a, b) for a in on.get(parents[body], []) for b in own], 2 * min_distance)
+        if pairs:
+            out[body] = {"pairs": pairs, "bodies": [body]}
+    # left/right bodies share one measurement (pairs of both sides): symmetric factors
+    for body in list(out):
+        if body.endswith("_r") and body[:-2] + "_l" in out:
+            left = out.pop(body[:-2] + "_l")
+            right = out.pop(body)
+            out[body[:-2]] = {"pairs": right["pairs"] + left["pairs"], "bodies": right["bodies"] + left["bodies"]}
+    owner = {b: k for k, spec in out.items() for b in spec["bodies"]}
+    for body in bodies:
+        if body in owner:
+            continue
+        anc = parents.get(body)
+        while anc is not None and anc not in owner:
+            anc = parents.get(anc)
+        if anc is not None:
+            out[owner[anc]]["bodies"].append(body)
+            owner[body] = owner[anc]
+        else:
+            log.warning("no marker measures body %s or any ancestor; it keeps its size", body)
+    return out
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrib) -> ET.Element:
+    el = ET.SubElement(parent, tag, attrib)
+    if text is not None:
+        el.text = text
+    return el
+
+
+def build_scale_setup(path: str | Path, model: str | Path, static_trc: str | Path, mass: float,
+                      measurements: Mapping[str, Mapping], marker_tasks: Mapping[str, float],
+                      time_range: Sequence[float], *, height: float | None = None,
+                      marker_set: str | Path | None = None, preserve_mass_distribution: bool = True,
+                      name: str = "subject") -> Path:
+    """Write an OpenSim ScaleTool setup (absolute input paths) for measurement-based scaling and
+    marker placement. measurements as :func:`auto_measurements`; marker_tasks {marker: weight}."""
+    root = ET.Element("OpenSimDocument", {"Version": "40000"})
+    tool = _sub(root, "ScaleTool", name=name)
+    _sub(tool, "mass", repr(float(mass)))
+    _sub(tool, "height", repr(float(height) * 1000.0) if height else "-1")  # OpenSim keeps mm here
+    _sub(tool, "age", "-1")
+    _sub(tool, "notes", "written by odah (pipeline.kinematics.opensim_tools.build_scale_setup)")
+    gmm = _sub(tool, "GenericModelMaker", name="")
+    _sub(gmm, "model_file", str(Path(model).resolve()))
+    _sub(gmm, "marker_set_file", str(Path(marker_set).resolve()) if marker_set else "Unassigned")
+    ms = _sub(tool, "ModelScaler", name="")
+    _sub(ms, "apply", "true")
+    _sub(ms, "scaling_order", "measurements")
+    mset = _sub(ms, "MeasurementSet", name="measurements")
+    objs = _sub(mset, "objects")
+    for mname, spec in measurements.items():
+        meas = _sub(objs, "Measurement", name=mname)
+        _sub(meas, "apply", "true")
+        mps = _sub(meas, "MarkerPairSet", name="")
+        mpo = _sub(mps, "objects")
+        for a, b in spec["pairs"]:
+            mp = _sub(mpo, "MarkerPair", name="")
+            _sub(mp, "markers", f"{a} {b}")
+        _sub(mps, "groups")
+        bss = _sub(meas, "BodyScaleSet", name="")
+        bso = _sub(bss, "objects")
+        for body in spec["bodies"]:
+            bs = _sub(bso, "BodyScale", name=body)
+            _sub(bs, "axes", "X Y Z")
+        _sub(bss, "groups")
+    _sub(mset, "groups")
+    sset = _sub(ms, "ScaleSet", name="manual")
+    _sub(sset, "objects")
+    _sub(sset, "groups")
+    trange = f"{float(time_range[0])!r} {float(time_range[1])!r}"
+    _sub(ms, "marker_file", str(Path(static_trc).resolve()))
+    _sub(ms, "time_range", trange)
+    _sub(ms, "preserve_mass_distribution", "true" if preserve_mass_distribution else "false")
+    _sub(ms, "output_model_file", f"{name}_scaledOnly.osim")
+    _sub(ms, "output_scale_file", f"{name}_scaleSet_applied.xml")
+    mp = _sub(tool, "MarkerPlacer", name="")
+    _sub(mp, "apply", "true")
+    ts = _sub(mp, "IKTaskSet", name="placement")
+    tso = _sub(ts, "objects")
+    for mk, w in marker_tasks.items():
+        t = _sub(tso, "IKMarkerTask", name=mk)
+        _sub(t, "apply", "true")
+        _sub(t, "weight", repr(float(w)))
+    _sub(ts, "groups")
+    _sub(mp, "marker_file", str(Path(static_trc).resolve()))
+    _sub(mp, "coordinate_file", "Unassigned")
+    _sub(mp, "time_range", trange)
+    _sub(mp, "output_motion_file", f"{name}_static_output.mot")
+    _sub(mp, "output_model_file", f"{name}_scaled.osim")
+    _sub(mp, "output_marker_file", "Unassigned")
+    _sub(mp, "max_marker_movement", "-1")
+    tree = ET.ElementTree(root)
+    ET.indent(tree, space="\t")
+    from ..io_utils import atomic_path
+
+    with atomic_path(path) as tmp:
+        tree.write(tmp, encoding="UTF-8", xml_declaration=True)
+    return Path(path)
+
+
+def run_scale(model: str | Path, static_trc: str | Path, mass: float, out_path: str | Path, *,
+              height: float | None = None, marker_set: str | Path | None = None,
+              measurements: Mapping[str, Mapping] | None = None, marker_weights: Mapping[str, float] | None = None,
+              time_range: Sequence[float] | None = None, preserve_mass_distribution: bool = True,
+              name: str | None = None) -> ScaleToolResult:
+    """OpenSim ScaleTool without a setup file: measurement-based scaling + marker placement.
+
+    model: the generic .osim (its markers, or those of ``marker_set``). static_trc: a static trial.
+    mass: subject mass, kg. height: subject height, m (recorded; OpenSim does not use it).
+    measurements: as :func:`auto_measurements` (default: built by it). marker_weights: marker
+    placement weights (default 1 for every model marker in the trial). Writes the marker-
+    registered scaled model to ``out_path``; returns the result with the applied scale factors.
+    """
+    model, static_trc, out_path = Path(model).resolve(), Path(static_trc).resolve(), Path(out_path).resolve()
+    _check_file(model, "model")
+    data = read_trc(static_trc)
+    present = {n for j, n in enumerate(data.names) if np.isfinite(data.positions[:, j]).all(axis=1).mean() > 0.5}
+    with opensim_session(f"reading {model.name} for scaling") as (osim, _):
+        markers, parents, bodies = _model_marker_info(osim, model, Path(marker_set) if marker_set else None)
+    usable = {n for n in markers if n in present}
+    if len(usable) < 3:
+        raise KinematicsError(f"{static_trc}: only {len(usable)} of the model's markers are in the static trial "
+                              f"(model markers: {', '.join(sorted(markers)) or 'none'})")
+    if measurements is None:
+        measurements = auto_measurements(markers, parents, bodies, usable)
+    weights = dict(marker_weights) if marker_weights else {n: 1.0 for n in markers if n in usable}
+    tr = time_range if time_range is not None else (float(data.times[0]), float(data.times[-1]))
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent))
+    try:
+        setup = build_scale_setup(work / "setup_scale.xml", model, static_trc, mass, measurements, weights, tr,
+                                  height=height, marker_set=marker_set, preserve_mass_distribution=preserve_mass_distribution,
+                                  name=name or "subject")
+        res = run_scale_tool(setup, work / "out")
+        os.replace(res.model_path, out_path)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    res.model_path = out_path
+    res.scale_set_path = res.scaled_only_path = res.static_motion_path = None
+    return res

@@ -1,0 +1,303 @@
+"""``odah fk / ik / scale`` end to end on golden and tiny inputs, both backends, and bad input."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from pipeline.cli import build_parser, main
+from pipeline.kinematics.mot import read_mot
+from pipeline.kinematics.opensim_tools import import_opensim
+from pipeline.kinematics.osim_writer import read_scale_set, read_scales_json
+from pipeline.kinematics.trc import read_trc, write_trc
+
+HAS_TORCH_IK = importlib.util.find_spec("pipeline.kinematics.ik") is not None
+HAS_TORCH_SCALING = importlib.util.find_spec("pipeline.kinematics.scaling") is not None
+HAS_GENERIC = importlib.util.find_spec("pipeline.kinematics.generic_model") is not None
+
+
+@pytest.fixture
+def g(golden):
+    return golden / "gait2354"
+
+
+def _files(folder):
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def _help(name):
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    return " ".join(sub.choices[name].format_help().split())  # independent of the terminal width
+
+
+def test_help_shows_units_and_defaults():
+    ik = _help("ik")
+    assert "kinematics.ik.backend = 'torch'" in ik and "--device {cpu,cuda}" in ik and "seconds" in ik
+    sc = _help("scale")
+    assert "mass in kg" in sc and "height in metres" in sc and "kinematics.scale.backend = 'torch'" in sc
+    assert "scales.json beside --out" in sc
+    fk = _help("fk")
+    assert "metres" in fk and "'generic'" in fk and "(T, M, 3)" in fk
+
+
+def test_fk_matches_opensim(g, tmp_path, capsys):
+    from pipeline.kinematics.opensim_fk import opensim_fk
+
+    model = g / "OutputReference/subject01_simbody.osim"
+    mot = g / "OutputReference/subject01_walk1_ik.mot"
+    out = tmp_path / "k.npz"
+    assert main(["fk", "--model", str(model), "--motion", str(mot), "--out", str(out), "--batch", "16"]) == 0
+    k = np.load(out)
+    assert k["markers"].shape == (73, 39, 3) and k["joint_centres"].shape == (73, 12, 3)
+    assert k["body_coms"].shape == (73, 12, 3) and k["keypoints"].shape == (73, 24, 3)
+    assert len(k["keypoint_names"]) == 24 and str(k["units"]) == "m"
+    motion = read_mot(mot, model=model)
+    ref = opensim_fk(model, motion.values[::10])
+    order = [ref.marker_names.index(n) for n in k["marker_names"]]
+    assert np.abs(k["markers"][::10] - ref.markers[:, order]).max() < 1e-8
+    jorder = [ref.joint_names.index(n) for n in k["joint_names"]]
+    assert np.abs(k["joint_centres"][::10] - ref.joint_centres[:, jorder]).max() < 1e-8
+    np.testing.assert_allclose(k["times"], motion.times)
+
+
+def test_fk_with_scales_and_partial_motion(g, tmp_path, capsys):
+    from pipeline.kinematics.opensim_fk import opensim_fk
+    from pipeline.kinematics.osim_writer import write_scales_json
+
+    model = g / "gait2354_simbody.osim"
+    ref_mot = read_mot(g / "OutputReference/subject01_walk1_ik.mot", model=model)
+    part = ref_mot.reorder([n for n in ref_mot.names if not n.startswith("lumbar")]).select_frames(slice(0, 5))
+    from pipeline.kinematics.mot import write_mot
+
+    mot = write_mot(tmp_path / "part.mot", part)
+    sj = write_scales_json(tmp_path / "s.json", {"femur_r": [1.1, 1.2, 1.0], "pelvis": [0.9, 0.9, 0.9]})
+    out = tmp_path / "k.npz"
+    assert main(["fk", "--model", str(model), "--motion", str(mot), "--scales", str(sj), "--out", str(out)]) == 0
+    assert "lumbar_extension" in capsys.readouterr().err  # coordinates taking their default are listed
+    k = np.load(out)
+    q = ref_mot.values[:5].copy()
+    q[:, [ref_mot.names.index(n) for n in ("lumbar_extension", "lumbar_bending", "lumbar_rotation")]] = 0.0
+    ref = opensim_fk(model, q, scales={"femur_r": np.array([1.1, 1.2, 1.0]), "pelvis": np.full(3, 0.9)})
+    jorder = [ref.joint_names.index(n) for n in k["joint_names"]]
+    assert np.abs(k["joint_centres"] - ref.joint_centres[:, jorder]).max() < 1e-8
+
+
+def test_ik_opensim_backend(g, tmp_path, capsys):
+    out = tmp_path / "walk.mot"
+    rc = main(["ik", "--backend", "opensim", "--model", str(g / "OutputReference/subject01_simbody.osim"),
+               "--markers", str(g / "subject01_walk1.trc"), "--setup", str(g / "subject01_Setup_IK.xml"),
+               "--out", str(out)])
+    assert rc == 0
+    assert _files(tmp_path) == ["walk.mot", "walk_ik_report.json"]
+    ref = read_mot(g / "OutputReference/subject01_walk1_ik.mot")
+    got = read_mot(out)
+    rot = got.rotational
+    assert np.rad2deg(np.abs(got.values - ref.values)[:, rot]).max() < 0.2
+    rep = json.loads((tmp_path / "walk_ik_report.json").read_text())
+    assert rep["backend"] == "opensim" and rep["frames"] == 73 and len(rep["marker_rmse"]) == 73
+    assert rep["summary"]["rmse_median"] < 0.05 and rep["units"] == "m"
+
+
+@pytest.mark.skipif(not HAS_TORCH_IK, reason="torch IK (kin-core) not merged yet")
+def test_ik_torch_backend_matches_golden(g, tmp_path, capsys):
+    out = tmp_path / "walk.mot"
+    rc = main(["ik", "--backend", "torch", "--model", str(g / "OutputReference/subject01_simbody.osim"),
+               "--markers", str(g / "subject01_walk1.trc"), "--setup", str(g / "subject01_Setup_IK.xml"),
+               "--out", str(out)])
+    assert rc == 0
+    ref = read_mot(g / "OutputReference/subject01_walk1_ik.mot")
+    got = read_mot(out).reorder(ref.names)
+    assert got.n_frames == ref.n_frames
+    rms = np.rad2deg(np.sqrt(np.mean((got.values - ref.values) ** 2, axis=0)))[ref.rotational]
+    assert np.median(rms) <= 0.5 and rms.max() <= 1.5  # the issue's acceptance on gait2354
+    rep = json.loads((tmp_path / "walk_ik_report.json").read_text())
+    assert rep["backend"] == "torch" and rep["frames"] == 73
+
+
+def test_ik_nan_gaps_and_unknown_markers_are_handled(g, tmp_path, capsys):
+    """Documented handling: a missing sample has weight zero in its frame; data markers the model
+    lacks are ignored and listed."""
+    d = read_trc(g / "subject01_walk1.trc").select_frames(slice(30, 40))
+    d.positions[2:5, d.index("R.Shank.Front")] = np.nan       # a gap
+    d.positions[:, d.index("L.Heel")] = np.nan                # a marker never seen
+    d = d.rename({"Top.Head": "Hat"})                         # a marker the model lacks
+    trc = write_trc(tmp_path / "gaps.trc", d, units="mm")
+    backends = ["opensim"] + (["torch"] if HAS_TORCH_IK else [])
+    for backend in backends:
+        out = tmp_path / f"{backend}.mot"
+        rc = main(["ik", "--backend", backend, "--model", str(g / "OutputReference/subject01_simbody.osim"),
+                   "--markers", str(trc), "--out", str(out)])
+        assert rc == 0, backend
+        got = read_mot(out)
+        assert got.n_frames == 10 and np.isfinite(got.values).all()
+        rep = json.loads((tmp_path / f"{backend}_ik_report.json").read_text())
+        assert "Hat" not in rep["marker_names"] and rep["summary"]["rmse_max"] < 0.05
+
+
+def test_ik_bad_input_clear_errors_and_no_output(g, tmp_path, capsys):
+    model = str(g / "OutputReference/subject01_simbody.osim")
+    d = read_trc(g / "subject01_walk1.trc").select_frames(slice(0, 5))
+    wrong_units = tmp_path / "wrong_units.trc"
+    write_trc(wrong_units, d, units="mm")
+    wrong_units.write_text(wrong_units.read_text().replace("\tmm\t", "\tm\t", 1))  # mm data labelled m
+    unknown = write_trc(tmp_path / "unknown.trc", d.rename({n: f"M{i}" for i, n in enumerate(d.names)}))
+    inputs = sorted(p.name for p in tmp_path.iterdir())
+    for backend in ["opensim"] + (["torch"] if HAS_TORCH_IK else []):
+        out = tmp_path / "out" / "a.mot"
+        assert main(["ik", "--backend", backend, "--model", model, "--markers", str(wrong_units), "--out", str(out)]) == 1
+        err = capsys.readouterr().err
+        assert "wrong_units.trc" in err and "probably in mm" in err
+        assert main(["ik", "--backend", backend, "--model", model, "--markers", str(unknown), "--out", str(out)]) == 1
+        err = capsys.readouterr().err
+        assert "M0" in err or "no marker of the model" in err
+        assert main(["ik", "--backend", backend, "--model", model, "--markers", str(tmp_path / "absent.trc"),
+                     "--out", str(out)]) == 1
+        assert "absent.trc" in capsys.readouterr().err
+        assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == inputs
+        assert not out.exists() and not (tmp_path / "out" / "a_ik_report.json").exists()
+    if HAS_TORCH_IK:
+        assert main(["ik", "--backend", "torch", "--device", "cuda", "--model", model,
+                     "--markers", str(unknown), "--out", str(tmp_path / "c.mot")]) in (0, 1)
+
+
+def test_unsupported_osim_element_is_a_clear_error(g, tmp_path, capsys):
+    tree = ET.parse(g / "OutputReference/subject01_simbody.osim")
+    knee = next(j for j in tree.getroot().iter("CustomJoint") if j.get("name") == "knee_r")
+    knee.tag = "FancyJoint"
+    bad = tmp_path / "fancy.osim"
+    tree.write(bad)
+    out = tmp_path / "k.npz"
+    rc = main(["fk", "--model", str(bad), "--motion", str(g / "OutputReference/subject01_walk1_ik.mot"),
+               "--out", str(out)])
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert "FancyJoint" in err and "fancy.osim" in err
+    assert not out.exists()
+    if HAS_TORCH_IK:
+        rc = main(["ik", "--backend", "torch", "--model", str(bad), "--markers", str(g / "subject01_walk1.trc"),
+                   "--out", str(tmp_path / "a.mot")])
+        assert rc == 1 and "FancyJoint" in capsys.readouterr().err
+    assert _files(tmp_path) == ["fancy.osim"]
+
+
+def test_scale_opensim_with_setup(g, tmp_path, capsys):
+    out = tmp_path / "subj" / "scaled.osim"
+    assert main(["scale", "--backend", "opensim", "--setup", str(g / "subject01_Setup_Scale.xml"),
+                 "--out", str(out)]) == 0
+    assert _files(tmp_path) == ["subj/scaled.osim", "subj/scales.json"]
+    doc = read_scales_json(tmp_path / "subj/scales.json")
+    ref = read_scale_set(g / "OutputReference/subject01_scaleSet_applied.xml")
+    for body, s in ref.items():
+        np.testing.assert_allclose(doc["scales"][body], s, atol=5e-7)
+    assert doc["method"] == "opensim"
+    osim = import_opensim()
+    m = osim.Model(str(out))
+    assert m.getTotalMass(m.initSystem()) == pytest.approx(72.6, rel=1e-9)
+
+
+def test_scale_opensim_without_setup(g, tmp_path, capsys):
+    out = tmp_path / "s.osim"
+    rc = main(["scale", "--backend", "opensim", "--model", str(g / "OutputReference/subject01_scaledOnly.osim"),
+               "--static", str(g / "subject01_static.trc"), "--mass", "70", "--height", "1.80",
+               "--out", str(out), "--scales-out", str(tmp_path / "f.json")])
+    assert rc == 0
+    assert _files(tmp_path) == ["f.json", "s.osim"]
+    doc = read_scales_json(tmp_path / "f.json")
+    assert doc["mass"] == 70.0 and doc["height"] == 1.8
+    # the input is already the subject's size: factors near 1
+    for body in ("pelvis", "femur_r", "tibia_r", "torso"):
+        assert doc["scales"][body][0] == pytest.approx(1.0, abs=0.1)
+
+
+def test_scale_bad_input(g, tmp_path, capsys):
+    model = str(g / "OutputReference/subject01_scaledOnly.osim")
+    static = str(g / "subject01_static.trc")
+    assert main(["scale", "--backend", "opensim", "--model", model, "--static", static, "--out",
+                 str(tmp_path / "a.osim")]) == 1
+    assert "--mass" in capsys.readouterr().err
+    assert main(["scale", "--backend", "opensim", "--model", model, "--static", static, "--mass", "70",
+                 "--height", "1800", "--out", str(tmp_path / "a.osim")]) == 1
+    assert "metres" in capsys.readouterr().err
+    assert main(["scale", "--backend", "torch", "--setup", str(g / "subject01_Setup_Scale.xml"), "--static", static,
+                 "--out", str(tmp_path / "a.osim")]) == 1
+    assert "--backend opensim" in capsys.readouterr().err
+    d = read_trc(static).select_frames(slice(0, 10))
+    wrong = write_trc(tmp_path / "w.trc", d, units="mm")
+    wrong.write_text(wrong.read_text().replace("\tmm\t", "\tm\t", 1))
+    assert main(["scale", "--backend", "opensim", "--model", model, "--static", str(wrong), "--mass", "70",
+                 "--out", str(tmp_path / "a.osim")]) == 1
+    assert "probably in mm" in capsys.readouterr().err
+    assert _files(tmp_path) == ["w.trc"]
+
+
+@pytest.mark.skipif(not HAS_TORCH_SCALING, reason="torch scaling (kin-core) not merged yet")
+def test_scale_torch_backend(g, tmp_path, capsys):
+    out = tmp_path / "t.osim"
+    rc = main(["scale", "--backend", "torch", "--model", str(g / "OutputReference/subject01_scaledOnly.osim"),
+               "--static", str(g / "subject01_static.trc"), "--mass", "72.6", "--height", "1.80",
+               "--frames", "5", "--out", str(out)])
+    assert rc == 0
+    assert _files(tmp_path) == ["scales.json", "t.osim"]
+    doc = read_scales_json(tmp_path / "scales.json")
+    assert doc["method"] == "torch" and doc["marker_rmse"] < 0.03
+    osim = import_opensim()
+    m = osim.Model(str(out))
+    assert m.getTotalMass(m.initSystem()) == pytest.approx(72.6, rel=1e-9)
+
+
+def test_generic_model_resolution(tmp_path, capsys):
+    from pipeline.commands.fk import resolve_model
+    from pipeline.config import load_config
+    from pipeline.errors import KinematicsError
+
+    cfg = load_config(None, [])
+    if HAS_GENERIC:
+        assert resolve_model("generic", cfg).suffix == ".osim"
+        assert resolve_model(None, cfg).is_file()  # config default kinematics.model = generic
+    else:
+        with pytest.raises(KinematicsError, match="generic model"):
+            resolve_model("generic", cfg)
+    with pytest.raises(KinematicsError, match="nope.osim not found"):
+        resolve_model(str(tmp_path / "nope.osim"), cfg)
+
+
+@pytest.mark.skipif(not HAS_GENERIC, reason="the generic model (model helper) is not merged yet")
+def test_generic_model_fk_then_ik_round_trip(tmp_path, capsys):
+    """--model generic: a motion -> odah fk -> its markers as a TRC (mm) -> odah ik (both backends)
+    gives the markers back (sub-millimetre) and the motion back."""
+    from pipeline.kinematics.generic_model import GENERIC_MODEL_PATH
+    from pipeline.kinematics.mot import Motion, write_mot
+    from pipeline.kinematics.osim import load_osim
+    from pipeline.kinematics.trc import MarkerData
+
+    model = load_osim(GENERIC_MODEL_PATH)
+    rng = np.random.default_rng(1)
+    lo = np.array([c.range[0] for c in model.coordinates])
+    hi = np.array([c.range[1] for c in model.coordinates])
+    q0 = np.clip(model.default_q(), lo, hi)
+    q = q0 + 0.15 * (rng.uniform(lo, hi, size=(6, len(lo))) - q0)   # moderate poses around the default
+    locked = np.array([c.locked for c in model.coordinates])
+    q[:, locked] = q0[locked]                                        # IK keeps locked coordinates
+    motion = Motion(names=model.coordinate_names, values=q, times=np.arange(6) / 30.0,
+                    rotational=np.array([c.motion_type == "rotational" for c in model.coordinates]))
+    mot = write_mot(tmp_path / "m.mot", motion)
+    assert main(["fk", "--model", "generic", "--motion", str(mot), "--out", str(tmp_path / "k.npz")]) == 0
+    k = np.load(tmp_path / "k.npz")
+    trc = write_trc(tmp_path / "m.trc", MarkerData([str(n) for n in k["marker_names"]], k["markers"], rate=30.0),
+                    units="mm")
+    for backend in ["opensim"] + (["torch"] if HAS_TORCH_IK else []):
+        out = tmp_path / f"{backend}.mot"
+        assert main(["ik", "--model", "generic", "--backend", backend, "--markers", str(trc), "--out", str(out)]) == 0
+        rep = json.loads((tmp_path / f"{backend}_ik_report.json").read_text())
+        # OpenSim's IK stops at its accuracy (1e-5) about a millimetre from the exact fit here
+        assert rep["summary"]["rmse_max"] < 2e-3, backend  # metres
+        got = read_mot(out, model=GENERIC_MODEL_PATH).reorder(model.coordinate_names)
+        # the large joints come back (pelvis Euler angles may come back as an equivalent triple)
+        major = [model.coordinate_names.index(n) for n in ("hip_flexion_r", "knee_angle_r", "ankle_angle_r",
+                                                              "hip_flexion_l", "knee_angle_l", "lumbar_extension")]
+        err = np.abs(got.values - q)[:, major]
+        assert np.rad2deg(err).max() < 1.0, backend
