@@ -57,7 +57,7 @@ def run(args, cfg) -> int:
 
     save_config(cfg, paths.config)  # provenance, and what the tasks read back
     if args.tasks:
-        return _run_tasks(args, cfg, str(paths.config.resolve()), mesh_path, kp_path)
+        return _run_tasks(args, cfg, paths.config.read_text(), mesh_path, kp_path)
 
     from ..body.mesh import MeshSequence
     from ..render.clip import render_clip
@@ -77,7 +77,7 @@ def run(args, cfg) -> int:
     return 0
 
 
-def _run_tasks(args, cfg, cfg_file: str, mesh_path: str, kp_path: str) -> int:
+def _run_tasks(args, cfg, cfg_yaml: str, mesh_path: str, kp_path: str) -> int:
     import luigi
 
     from ..errors import RenderError
@@ -86,7 +86,7 @@ def _run_tasks(args, cfg, cfg_file: str, mesh_path: str, kp_path: str) -> int:
     if args.scene:
         raise RenderError("--scene cannot be combined with --tasks (the scene task samples scene.json)")
     task = ClipTask(root=str(cfg.paths.output_root), clip_id=args.clip, mesh=mesh_path, keypoints=kp_path,
-                    kinematics=args.kinematics or "", scales=args.scales or "", config=cfg_file)
+                    kinematics=args.kinematics or "", scales=args.scales or "", config=cfg_yaml)
     ok = luigi.build([task], local_scheduler=not cfg.dataset.scheduler, workers=1,
                      scheduler_url=cfg.dataset.scheduler or None, log_level="WARNING")
     if not ok:

@@ -37,7 +37,11 @@ CONVENTIONS = {
 
 
 def load_keypoints(path: str | Path, clip: str = "") -> tuple[np.ndarray, list[str]]:
-    """Read a keypoints npz (``keypoints`` ``(T, K, 3)`` OpenSim world metres, ``names`` ``(K,)``)."""
+    """Read a keypoints npz: ``keypoints`` ``(T, K, 3)`` OpenSim world metres and their names.
+
+    Names come from ``names`` or, as ``odah fk`` writes them, ``keypoint_names`` (joint centres
+    then body COMs), so an ``odah fk`` output can be passed as it is.
+    """
     path = Path(path)
     who = f"clip '{clip}': " if clip else ""
     try:
@@ -45,6 +49,8 @@ def load_keypoints(path: str | Path, clip: str = "") -> tuple[np.ndarray, list[s
             data = {k: z[k] for k in z.files}
     except (OSError, ValueError, EOFError) as exc:
         raise SceneError(f"{who}{path}: not a readable keypoints npz ({exc})") from None
+    if "names" not in data and "keypoint_names" in data:
+        data["names"] = data["keypoint_names"]
     for key in ("keypoints", "names"):
         if key not in data:
             raise SceneError(f"{who}{path}: missing field '{key}'")

@@ -54,6 +54,8 @@ def test_load_keypoints_errors(tmp_path):
     np.savez(p, keypoints=np.zeros((3, 2, 3)), names=np.array(["a"]))
     with pytest.raises(SceneError, match="clip 'c1': .*'names' has 1 entries for 2 keypoints"):
         load_keypoints(p, clip="c1")
+    np.savez(p, keypoints=np.zeros((3, 2, 3)), keypoint_names=np.array(["hip", "knee"]))  # as odah fk writes
+    assert load_keypoints(p)[1] == ["hip", "knee"]
     np.savez(p, points=np.zeros((3, 2, 3)))
     with pytest.raises(SceneError, match="missing field 'keypoints'"):
         load_keypoints(p)

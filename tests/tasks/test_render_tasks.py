@@ -26,10 +26,10 @@ def clip_params(tmp_path):
     (tmp_path / "scales.json").write_text("{}\n")
     cfg = load_config(None, ["render.width=64", "render.height=48", "render.samples=1", "render.fps=30",
                              "render.preset=ultrafast"])
-    save_config(cfg, tmp_path / "cfg.yaml")
+    save_config(cfg, tmp_path / "cfg.yaml")  # the tasks take the resolved config as YAML text
     return dict(root=str(tmp_path / "out"), clip_id="t1", mesh=str(tmp_path / "mesh.npz"),
                 keypoints=str(tmp_path / "kp.npz"), kinematics=str(tmp_path / "ik.mot"),
-                scales=str(tmp_path / "scales.json"), config=str(tmp_path / "cfg.yaml"))
+                scales=str(tmp_path / "scales.json"), config=(tmp_path / "cfg.yaml").read_text())
 
 
 def test_scene_task_and_failure_record(clip_params, tmp_path):
