@@ -93,6 +93,11 @@ class MotionPaths:
         return self.dir / "static.trc"
 
     @property
+    def static_mot(self) -> Path:
+        """The known pose (coordinates, degrees) of the static trial."""
+        return self.dir / "static.mot"
+
+    @property
     def reference_mot(self) -> Path:
         """The coordinates that drove the body (library and .mot sources), as used (degrees)."""
         return self.dir / "reference.mot"
@@ -155,6 +160,11 @@ class ClipPaths:
     def blend(self) -> Path:
         """The built Blender scene (only with render.save_blend)."""
         return self.dir / "scene.blend"
+
+    @property
+    def blend_cache(self) -> Path:
+        """The vertex animation (.pc2 point cache) the saved scene.blend reads."""
+        return self.dir / "scene.pc2"
 
     @property
     def cameras(self) -> Path:

@@ -6,7 +6,7 @@ A layout is a YAML file in ``marker_layouts/`` (or any path)::
     num_vertices: 10475        # the topology's vertex count
     normal_offset: 0.0095      # metres along the surface normal (marker radius + skin), default
     markers:
-      LKNE: {vertex: 3682, source: "..."}          # optional per-marker 'offset' (metres)
+      LKNE: {vertex: 3682, source: "..."}  # optional per marker: 'offset' (m), 'weight' (scaling/IK)
 
 Every marker name must exist in the OpenSim model (the generic model by default), every vertex id
 must lie in ``[0, num_vertices)``. SMPL-family layouts use published vertex ids (cited per marker
@@ -62,6 +62,7 @@ class Layout:
         vertex_ids: ``(M,)`` int64 vertex indices.
         offsets: ``(M,)`` float64 metres along the outward vertex normal.
         path: the file it came from (or None).
+        weights: ``(M,)`` scaling/IK weight of each marker (field ``weight``, default 1).
     """
 
     topology: str
@@ -70,15 +71,24 @@ class Layout:
     vertex_ids: np.ndarray
     offsets: np.ndarray
     path: Path | None = None
+    weights: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.weights is None:
+            self.weights = np.ones(len(self.names))
 
     def subset(self, names: Sequence[str]) -> "Layout":
         idx = [self.names.index(n) for n in names]
-        return Layout(self.topology, self.num_vertices, list(names), self.vertex_ids[idx], self.offsets[idx], self.path)
+        return Layout(self.topology, self.num_vertices, list(names), self.vertex_ids[idx], self.offsets[idx], self.path,
+                      self.weights[idx])
 
     def with_offset(self, offset: float) -> "Layout":
         """The same layout with every normal offset set to ``offset`` metres."""
         return Layout(self.topology, self.num_vertices, list(self.names), self.vertex_ids.copy(),
-                      np.full(len(self.names), float(offset)), self.path)
+                      np.full(len(self.names), float(offset)), self.path, self.weights.copy())
+
+    def weight_map(self) -> dict[str, float]:
+        return {n: float(w) for n, w in zip(self.names, self.weights)}
 
 
 def layout_path(name_or_path: str | Path) -> Path:
@@ -135,7 +145,7 @@ def load_layout(name_or_path: str | Path, model_markers: Sequence[str] | None = 
     markers = data["markers"]
     if not isinstance(markers, dict) or not markers:
         raise MarkerLayoutError(f"{path}: field 'markers' must be a non-empty mapping of marker name -> {{vertex: id}}")
-    names, ids, offs = [], [], []
+    names, ids, offs, wts = [], [], [], []
     known = set(model_markers) if model_markers is not None else None
     for name, entry in markers.items():
         where = f"{path}: marker '{name}'"
@@ -151,19 +161,27 @@ def load_layout(name_or_path: str | Path, model_markers: Sequence[str] | None = 
         off = entry.get("offset", default_off)
         if not isinstance(off, (int, float)) or not (-0.05 <= off <= 0.1):
             raise MarkerLayoutError(f"{where}: field 'offset' must be metres in [-0.05, 0.1], got {off!r}")
+        wt = entry.get("weight", 1.0)
+        if not isinstance(wt, (int, float)) or isinstance(wt, bool) or not (0 < wt <= 100):
+            raise MarkerLayoutError(f"{where}: field 'weight' must be a positive number, got {wt!r}")
         if known is not None and name not in known:
             raise MarkerLayoutError(f"{where}: not a marker of the OpenSim model (it has {len(known)} markers, "
                                     f"e.g. {', '.join(sorted(known)[:5])})")
         names.append(str(name))
         ids.append(vid)
         offs.append(float(off))
-    return Layout(topo, nv, names, np.asarray(ids, np.int64), np.asarray(offs, np.float64), path)
+        wts.append(float(wt))
+    return Layout(topo, nv, names, np.asarray(ids, np.int64), np.asarray(offs, np.float64), path,
+                  np.asarray(wts, np.float64))
 
 
 # ---- building Anny's layout -----------------------------------------------------------------
 
-def anny_landmark_vertices(model=None) -> dict[str, int]:
-    """Vertex id of every odah marker on Anny's average rest mesh (see :mod:`pipeline.body.landmarks`)."""
+def anny_landmark_vertices(model=None, with_rigidity: bool = False):
+    """Vertex id of every odah marker on Anny's average rest mesh (see :mod:`pipeline.body.landmarks`).
+
+    With ``with_rigidity``, also {marker: share of the vertex's skinning weight on the marker's bone}.
+    """
     from .. import axes
     from .landmarks import joint_alias_table, locate_landmarks
     from .models.anny_model import AnnyBody
@@ -183,14 +201,17 @@ def anny_landmark_vertices(model=None) -> dict[str, int]:
 
     marker_bodies = {m.name: m.body for m in load_osim(GENERIC_MODEL_PATH).markers if m.name in ODAH_MARKERS}
     purity = anny_marker_purity(model, marker_bodies)
-    return locate_landmarks(v, model.part_labels, joints, list(ODAH_MARKERS), faces=model.faces, purity=purity)
+    ids = locate_landmarks(v, model.part_labels, joints, list(ODAH_MARKERS), faces=model.faces, purity=purity)
+    if with_rigidity:
+        return ids, {n: float(purity[n][i]) for n, i in ids.items()}
+    return ids
 
 
 def build_anny_layout(out: str | Path = LAYOUT_DIR / "anny.yaml", model=None) -> Path:
     """Write Anny's layout YAML (atomically) and return its path."""
     from .landmarks import marker_landmarks
 
-    ids = anny_landmark_vertices(model)
+    ids, rigidity = anny_landmark_vertices(model, with_rigidity=True)
     table = marker_landmarks()
     lines = [
         "# odah marker layout for the Anny body (topology 'anny', anny 0.6 default mesh).",
@@ -200,14 +221,16 @@ def build_anny_layout(out: str | Path = LAYOUT_DIR / "anny.yaml", model=None) ->
         "# to skin that moves rigidly with the marker's bone in the generic OpenSim model (>= 90 % of",
         "# its skinning weight), as skin over bony landmarks does. tests/body/test_layouts.py checks",
         "# each marker lands on its landmark. Do not edit by hand: change the landmark definitions",
-        "# and regenerate.",
+        "# and regenerate. 'rigidity': that share of skinning weight (informative; markers with low",
+        "# rigidity slide with the neighbouring segment under linear-blend skinning).",
         "topology: anny",
         f"num_vertices: {TOPOLOGY_VERTICES['anny']}",
         f"normal_offset: {DEFAULT_NORMAL_OFFSET}  # metres: 14 mm marker ball (7 mm) + base and skin",
         "markers:",
     ]
     for name in ODAH_MARKERS:
-        lines.append(f"  {name}: {{vertex: {ids[name]}}}  # {table[name][0].description}")
+        lines.append(f"  {name}: {{vertex: {ids[name]}, rigidity: {rigidity[name]:.2f}}}"
+                     f"  # {table[name][0].description}")
     out = Path(out)
     atomic_write_text(out, "\n".join(lines) + "\n")
     return out

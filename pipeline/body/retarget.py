@@ -145,6 +145,8 @@ class RetargetRig:
         bone_body: ``(B,)`` index into the skeleton's bodies for each body-model bone.
         offsets: ``(B, 3, 3)`` ``R_k(q_default)^T align_k R_bone,rest``: each bone's constant
             rotation in its OpenSim body's frame.
+        positions: ``(B, 3)`` each bone's head in its OpenSim body's frame, taken from the aligned
+            rest pose (the chain of aligned bones hung from the skeleton's hip centres).
         hip_offset: ``(3,)`` rest root head minus rest hip midpoint, in the pelvis body frame.
         shape: ``(1, S)`` the body shape it was built for.
     """
@@ -155,6 +157,7 @@ class RetargetRig:
     shape: torch.Tensor
     hip_bodies: tuple[int, int]
     pelvis: int
+    positions: torch.Tensor | None = None  # (B, 3) bone heads in their OpenSim body's frame
 
 
 def _skeleton_landmarks(skeleton, q0: torch.Tensor, scales) -> tuple[dict, dict, torch.Tensor]:
@@ -216,10 +219,21 @@ def build_rig(body, shape: torch.Tensor, skeleton, scales: torch.Tensor | None =
     pelvis = bidx["pelvis"]
     hip_offset = s_rots[pelvis].T @ align["pelvis"] @ torch.as_tensor(heads_os[0] - hip_mid)
     kw = dict(dtype=body.dtype, device=body.device)
-    return RetargetRig(
+    rig = RetargetRig(
         bone_body=torch.tensor(bone_body, dtype=torch.long, device=body.device),
         offsets=offsets.to(**kw), hip_offset=hip_offset.to(**kw), shape=shape.detach().to(**kw),
         hip_bodies=(bidx["femur_l"], bidx["femur_r"]), pelvis=pelvis)
+    # Bone heads in their body frames: pose the aligned rest (bones chained from the hips), once.
+    with torch.no_grad():
+        fk0 = skeleton(q0[None], scales=None if scales is None else scales[None])
+        pose, root = pose_from_skeleton(rig, fk0.body_rotations, fk0.body_origins)
+        h0 = body.rest_bone_heads(shape)[0, 0]
+        res = body(shape, pose.to(body.dtype), root.to(body.dtype) - h0, pose_space="world")
+        heads_w = res.joints[0].double().cpu() @ M.T.double().cpu()  # bone heads, OpenSim axes
+        Rk = fk0.body_rotations[0].double().cpu()[bone_body]
+        ok = fk0.body_origins[0].double().cpu()[bone_body]
+        rig.positions = (Rk.transpose(-1, -2) @ (heads_w - ok).unsqueeze(-1)).squeeze(-1).to(**kw)
+    return rig
 
 
 def pose_from_skeleton(rig: RetargetRig, body_rotations: torch.Tensor, body_origins: torch.Tensor):
@@ -241,9 +255,29 @@ def pose_from_skeleton(rig: RetargetRig, body_rotations: torch.Tensor, body_orig
     return M.T @ w_os, root_os @ M  # to Anny axes: p_anny = M^T p_os
 
 
+def bone_poses_from_skeleton(rig: RetargetRig, body_rotations: torch.Tensor, body_origins: torch.Tensor):
+    """Full bone poses ``(T, B, 4, 4)`` in Anny axes (for ``pose_space="absolute"``): every bone
+    moves rigidly with its OpenSim body, ``W_bone = T_body(q) C_bone``."""
+    M = torch.as_tensor(axes.ANNY_TO_OPENSIM, dtype=rig.offsets.dtype, device=rig.offsets.device)
+    R = body_rotations.to(rig.offsets.dtype)[:, rig.bone_body]
+    o = body_origins.to(rig.offsets.dtype)[:, rig.bone_body]
+    rot = M.T @ (R @ rig.offsets)
+    pos = (o + (R @ rig.positions.unsqueeze(-1)).squeeze(-1)) @ M
+    out = torch.zeros(*rot.shape[:-2], 4, 4, dtype=rot.dtype, device=rot.device)
+    out[..., :3, :3] = rot
+    out[..., :3, 3] = pos
+    out[..., 3, 3] = 1.0
+    return out
+
+
 def retarget(body, rig: RetargetRig, skeleton, q: torch.Tensor, scales: torch.Tensor | None = None,
-             chunk: int = 100, progress: bool = False) -> torch.Tensor:
-    """Posed body vertices ``(T, V, 3)`` (OpenSim axes, metres) for coordinates ``q (T, C)``."""
+             chunk: int = 100, progress: bool = False, rigid: bool = True) -> torch.Tensor:
+    """Posed body vertices ``(T, V, 3)`` (OpenSim axes, metres) for coordinates ``q (T, C)``.
+
+    ``rigid`` (default): every bone follows its OpenSim body's full pose (rotation and position),
+    so the skin over a segment moves exactly as the segment does, pivots included. Otherwise only
+    bone orientations follow and the bones stay chained (the body's own pivots).
+    """
     from ..log import progress as progress_iter
 
     M = torch.as_tensor(axes.ANNY_TO_OPENSIM, dtype=body.dtype, device=body.device)
@@ -254,8 +288,12 @@ def retarget(body, rig: RetargetRig, skeleton, q: torch.Tensor, scales: torch.Te
     for s in it:
         qq = q[s:s + chunk].to(skeleton.dtype)
         fk = skeleton(qq, scales=None if scales is None else scales.expand(qq.shape[0], *scales.shape[-2:]))
-        pose, root = pose_from_skeleton(rig, fk.body_rotations, fk.body_origins)
-        res = body(rig.shape, pose.to(body.dtype), (root.to(body.dtype) - h0), pose_space="world")
+        if rigid:
+            poses = bone_poses_from_skeleton(rig, fk.body_rotations, fk.body_origins)
+            res = body(rig.shape, poses.to(body.dtype), pose_space="absolute")
+        else:
+            pose, root = pose_from_skeleton(rig, fk.body_rotations, fk.body_origins)
+            res = body(rig.shape, pose.to(body.dtype), (root.to(body.dtype) - h0), pose_space="world")
         out.append(res.vertices @ M.T)
     return torch.cat(out)
 
@@ -267,6 +305,76 @@ def retarget_mesh(body, rig: RetargetRig, skeleton, q, fps: float, scales=None, 
     with torch.no_grad():
         v = retarget(body, rig, skeleton, q, scales, progress=progress)
     return body.mesh_sequence(v, fps=fps, name=name, world_to_opensim=np.eye(3))
+
+
+# ---- the skeleton of a body -------------------------------------------------------------------
+
+def _anny_rest_joints_os(body, shape: torch.Tensor) -> dict:
+    from .landmarks import joint_alias_table
+
+    M = np.asarray(axes.ANNY_TO_OPENSIM)
+    with torch.no_grad():
+        heads = body.rest_bone_heads(shape)[0].double().cpu().numpy() @ M.T
+    return {g: heads[body.joint_index(n)] for g, n in joint_alias_table("anny").items()}
+
+
+def skeleton_scales_for_body(body, shape: torch.Tensor, skeleton) -> dict[str, np.ndarray]:
+    """Per-body scale factors that put the skeleton's joint centres where the body's joints are.
+
+    Uniform factor per body from segment lengths between joint centres (hip width for the pelvis,
+    hip -> knee for the femur, knee -> ankle for the tibia and patella, ankle -> MTP for the foot,
+    shoulder -> elbow for the humerus, elbow -> wrist for the forearm and hand), left and right
+    averaged; the torso's vertical factor makes the shoulders' height above the hips match and its
+    other factors the shoulder width. Retargeting the body onto the skeleton scaled so makes the
+    body's joints turn about the skeleton's joint centres: the mesh and the kinematic labels agree.
+    """
+    a = _anny_rest_joints_os(body, shape)
+    out = skeleton(default_q(skeleton)[None])
+    bidx = {b: i for i, b in enumerate(skeleton.body_names)}
+    org = {b: out.body_origins[0, i].detach().cpu().double().numpy() for b, i in bidx.items()}
+
+    def ratio(ja, jb, ba, bb):
+        r = [np.linalg.norm(a[ja.format(s=s)] - a[jb.format(s=s)]) / np.linalg.norm(org[ba.format(s=s)] - org[bb.format(s=s)])
+             for s in ("l", "r")]
+        return float(np.mean(r))
+
+    f = {
+        "pelvis": np.linalg.norm(a["hip_l"] - a["hip_r"]) / np.linalg.norm(org["femur_l"] - org["femur_r"]),
+        "femur": ratio("hip_{s}", "knee_{s}", "femur_{s}", "tibia_{s}"),
+        "tibia": ratio("knee_{s}", "ankle_{s}", "tibia_{s}", "talus_{s}"),
+        "foot": ratio("ankle_{s}", "toe_{s}", "talus_{s}", "toes_{s}"),
+        "humerus": ratio("shoulder_{s}", "elbow_{s}", "humerus_{s}", "ulna_{s}"),
+        "forearm": ratio("elbow_{s}", "wrist_{s}", "ulna_{s}", "hand_{s}"),
+    }
+    scales = {"pelvis": np.full(3, f["pelvis"])}
+    for s in ("l", "r"):
+        scales.update({f"femur_{s}": np.full(3, f["femur"]), f"tibia_{s}": np.full(3, f["tibia"]),
+                       f"patella_{s}": np.full(3, f["tibia"]), f"talus_{s}": np.full(3, f["foot"]),
+                       f"calcn_{s}": np.full(3, f["foot"]), f"toes_{s}": np.full(3, f["foot"]),
+                       f"humerus_{s}": np.full(3, f["humerus"]), f"ulna_{s}": np.full(3, f["forearm"]),
+                       f"radius_{s}": np.full(3, f["forearm"]), f"hand_{s}": np.full(3, f["forearm"])})
+    # torso: shoulders above the hips (the pelvis part is already scaled), and shoulder width
+    hip_mid = 0.5 * (org["femur_l"] + org["femur_r"])
+    sh_mid = 0.5 * (org["humerus_l"] + org["humerus_r"])
+    lumbar = org["torso"]
+    pelvis_part = (lumbar - hip_mid)[1] * f["pelvis"]
+    torso_part = (sh_mid - lumbar)[1]
+    target = (0.5 * (a["shoulder_l"] + a["shoulder_r"]) - 0.5 * (a["hip_l"] + a["hip_r"]))[1]
+    ty = (target - pelvis_part) / torso_part
+    tw = np.linalg.norm(a["shoulder_l"] - a["shoulder_r"]) / np.linalg.norm(org["humerus_l"] - org["humerus_r"])
+    scales["torso"] = np.array([tw, ty, tw])
+    return {b: v for b, v in scales.items() if b in bidx}
+
+
+def scales_tensor(skeleton, scales: dict | None) -> torch.Tensor | None:
+    """``(B, 3)`` scale table of a {body: (3,)} mapping (ones for bodies not listed)."""
+    if scales is None:
+        return None
+    S = torch.ones(len(skeleton.body_names), 3, dtype=skeleton.dtype, device=skeleton.device)
+    for b, v in scales.items():
+        if b in skeleton.body_names:
+            S[skeleton.body_names.index(b)] = torch.as_tensor(np.asarray(v, float).reshape(3), dtype=skeleton.dtype)
+    return S
 
 
 # ---- shape ----------------------------------------------------------------------------------

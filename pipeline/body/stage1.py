@@ -166,6 +166,7 @@ class MarkerResult:
 
     motion: object  # MarkerData
     static: object | None = None  # MarkerData of the static trial, when the source has one
+    static_pose: object | None = None  # Motion: the known pose of the static trial
     reference: object | None = None  # Motion: the coordinates that drove the body (library/.mot)
     mesh: object | None = None  # MeshSequence of the body (not saved by the tasks: large)
     info: dict = field(default_factory=dict)
@@ -178,6 +179,16 @@ def _layout_for(cfg, topology: str, model):
     return load_layout(spec, model_markers=model.marker_names, topology=topology)
 
 
+def marker_weights(cfg, body_params: dict) -> dict[str, float] | None:
+    """Scaling/IK weights of the virtual markers: the layout's (None for measured markers)."""
+    topo = str(body_params.get("model", "none"))
+    if topo == "none":
+        return None
+    from .layouts import load_layout
+
+    return load_layout(cfg.markers.layout or topo).weight_map()
+
+
 def _markers_from_mesh(mesh, layout, cfg, rng):
     from .virtual_markers import virtual_markers
 
@@ -188,13 +199,16 @@ def _markers_from_mesh(mesh, layout, cfg, rng):
 def _anny_on_skeleton(cfg, body_params, model, skeleton, q: np.ndarray, fps: float, floor: bool):
     """Retarget the subject's Anny body onto the skeleton; translations scaled to the body, feet on the floor.
 
-    Returns (mesh, q_used (T, C)).
+    Returns (mesh, q_used (T, C), the skeleton's scale factors fitted to the body).
     """
-    from .retarget import build_rig, default_q, retarget
+    from .retarget import build_rig, default_q, retarget, scales_tensor, skeleton_scales_for_body
 
     body = anny_body(cfg)
     shape = torch.as_tensor(np.asarray(body_params["phenotypes"])[None], dtype=body.dtype, device=body.device)
-    rig = build_rig(body, shape, skeleton)
+    # The skeleton scaled so its joint centres are the body's joints: the body turns about them.
+    body_scales = skeleton_scales_for_body(body, shape, skeleton)
+    S = scales_tensor(skeleton, body_scales)
+    rig = build_rig(body, shape, skeleton, scales=S)
     q = np.array(q, float)
     names = skeleton.coordinate_names
     q0 = default_q(skeleton).cpu().numpy()
@@ -217,13 +231,14 @@ def _anny_on_skeleton(cfg, body_params, model, skeleton, q: np.ndarray, fps: flo
         for c, i in ((n, names.index(n)) for n in ("pelvis_tx", "pelvis_ty", "pelvis_tz") if n in names):
             q[:, i] = q0[i] + (q[:, i] - q0[i]) * ratio
     with torch.no_grad():
-        v = retarget(body, rig, skeleton, torch.as_tensor(q, dtype=skeleton.dtype), progress=q.shape[0] > 200)
+        v = retarget(body, rig, skeleton, torch.as_tensor(q, dtype=skeleton.dtype), scales=S,
+                     progress=q.shape[0] > 200)
     mesh = body.mesh_sequence(v, fps=fps, name="anny retargeted", world_to_opensim=np.eye(3))
     if floor and "pelvis_ty" in names:
         dy = -float(mesh.vertices[..., 1].min())
         mesh.vertices[..., 1] += dy
         q[:, names.index("pelvis_ty")] += dy
-    return mesh, q
+    return mesh, q, body_scales
 
 
 def make_markers(source: dict, body_params: dict, cfg, subject: str = "subject") -> MarkerResult:
@@ -265,12 +280,15 @@ def make_markers(source: dict, body_params: dict, cfg, subject: str = "subject")
     from .retarget import default_q
 
     layout = _layout_for(cfg, "anny", model)
-    static = None
+    static = static_pose = None
     q0 = default_q(skeleton).cpu().numpy()
     if cfg.markers.static:
-        smesh, _ = _anny_on_skeleton(cfg, body_params, model, skeleton, q0[None], fps, floor=True)
+        smesh, q_static, _ = _anny_on_skeleton(cfg, body_params, model, skeleton, q0[None], fps, floor=True)
         smesh.vertices = np.repeat(smesh.vertices, STATIC_FRAMES, axis=0)
         static = _markers_from_mesh(smesh, layout, cfg, rng)
+        static_pose = Motion(names=list(skeleton.coordinate_names), values=np.repeat(q_static, STATIC_FRAMES, 0),
+                             times=np.arange(STATIC_FRAMES) / fps, name="static pose",
+                             rotational=np.array([c.motion_type == "rotational" for c in model.coordinates]))
     reference = None
     if kind == "anny_walk":
         from .walkcycle import anny_walk_mesh
@@ -280,13 +298,16 @@ def make_markers(source: dict, body_params: dict, cfg, subject: str = "subject")
         mesh = anny_walk_mesh(body, shape, float(source["duration"]), fps)
     else:
         q = np.asarray(source["values"], float)
-        mesh, q_used = _anny_on_skeleton(cfg, body_params, model, skeleton, q, fps, floor=bool(cfg.motion.floor))
+        mesh, q_used, body_scales = _anny_on_skeleton(cfg, body_params, model, skeleton, q, fps,
+                                                      floor=bool(cfg.motion.floor))
         reference = Motion(names=list(skeleton.coordinate_names), values=q_used, times=np.asarray(source["times"]),
                            rotational=np.array([c.motion_type == "rotational" for c in model.coordinates]),
                            name="reference")
     md = _markers_from_mesh(mesh, layout, cfg, rng)
-    return MarkerResult(motion=md, static=static, reference=reference, mesh=mesh,
-                        info=dict(layout=str(layout.path), seconds=time.perf_counter() - t0))
+    info = dict(layout=str(layout.path), seconds=time.perf_counter() - t0)
+    if reference is not None:
+        info["reference_scales"] = body_scales  # the skeleton the reference coordinates drove
+    return MarkerResult(motion=md, static=static, static_pose=static_pose, reference=reference, mesh=mesh, info=info)
 
 
 def smpl_height_mass(body, betas: np.ndarray) -> tuple[float, float]:
@@ -321,8 +342,8 @@ def concat_trials(a, b):
 def place_markers_known_pose(model, scales: dict, static, q: np.ndarray | None = None) -> tuple[dict, float]:
     """Model marker locations that put every marker exactly on a static trial of known pose.
 
-    The pose is the model's default coordinates (``q``, when None) except the pelvis translation,
-    which is fitted (least squares over the markers). Returns {marker: (3,) location in its body
+    The pose is ``q`` (the static trial's known coordinates); when None, the model's default
+    coordinates with the pelvis translation fitted (least squares over the markers). Returns {marker: (3,) location in its body
     frame, unscaled, as :func:`write_scaled_osim`'s ``marker_offsets`` take them} and the RMS
     marker distance before placement (metres).
     """
@@ -330,7 +351,8 @@ def place_markers_known_pose(model, scales: dict, static, q: np.ndarray | None =
     from .retarget import default_q
 
     sk = Skeleton(model, dtype=torch.float64)
-    q = default_q(sk).numpy() if q is None else np.asarray(q, float).copy()
+    fit_translation = q is None
+    q = default_q(sk).numpy() if q is None else np.asarray(q, float).reshape(-1).copy()
     S = torch.ones(len(sk.body_names), 3, dtype=torch.float64)
     for b, v in scales.items():
         if b in sk.body_names:
@@ -341,11 +363,12 @@ def place_markers_known_pose(model, scales: dict, static, q: np.ndarray | None =
     idx = [sk.marker_names.index(n) for n in names]
     with torch.no_grad():
         fk = sk(torch.as_tensor(q[None]), scales=S[None])
-        shift = (x[ok] - fk.markers[0, idx].numpy()[ok]).mean(0)
-        for k, c in enumerate(("pelvis_tx", "pelvis_ty", "pelvis_tz")):
-            if c in sk.coordinate_names:
-                q[sk.coordinate_names.index(c)] += shift[k]
-        fk = sk(torch.as_tensor(q[None]), scales=S[None])
+        if fit_translation:
+            shift = (x[ok] - fk.markers[0, idx].numpy()[ok]).mean(0)
+            for k, c in enumerate(("pelvis_tx", "pelvis_ty", "pelvis_tz")):
+                if c in sk.coordinate_names:
+                    q[sk.coordinate_names.index(c)] += shift[k]
+            fk = sk(torch.as_tensor(q[None]), scales=S[None])
     before = float(np.sqrt(np.mean(np.sum((x[ok] - fk.markers[0, idx].numpy()[ok]) ** 2, axis=1))))
     bidx = {b: i for i, b in enumerate(sk.body_names)}
     out = {}
@@ -358,15 +381,73 @@ def place_markers_known_pose(model, scales: dict, static, q: np.ndarray | None =
     return out, before
 
 
+def align_markers_to_static(model, scales: dict, offsets: dict, static, q: np.ndarray) -> tuple[dict, float]:
+    """Turn each body's fitted markers about the body's joint so that, in the static trial's known
+    pose ``q``, they line up with the static markers.
+
+    Fitting marker offsets jointly with poses (torch scaling) leaves one freedom per segment: its
+    markers turned about the joint read as a constant joint-angle offset. The static trial of known
+    pose fixes it without disturbing what the motion taught about the markers' distances to the
+    joint centres (a Kabsch rotation about the body's origin; rotation and translation for the
+    free root body). Returns the new offsets (unscaled, body frames) and the RMS distance to the
+    static markers after the turn (metres).
+    """
+    from ..kinematics.fk import Skeleton
+    from .retarget import scales_tensor
+
+    sk = Skeleton(model, dtype=torch.float64)
+    S = scales_tensor(sk, scales)
+    loc = sk.marker_locations.clone()
+    for n, v in offsets.items():
+        loc[sk.marker_names.index(n)] = torch.as_tensor(np.asarray(v, float))
+    names = [n for n in static.names if n in set(sk.marker_names)]
+    x = np.nanmean(static.subset(names).positions, axis=0)
+    with torch.no_grad():
+        fk = sk(torch.as_tensor(np.asarray(q, float).reshape(1, -1)), scales=S[None], marker_offsets=loc)
+    model_x = fk.markers[0].numpy()
+    root = model.joints[0].child.body if model.joints else None
+    by_body: dict = {}
+    for n in names:
+        if np.isfinite(x[names.index(n)]).all():
+            by_body.setdefault(model.markers[sk.marker_names.index(n)].body, []).append(n)
+    new = {n: np.asarray(v, float) for n, v in offsets.items()}
+    resid = []
+    for b, ms in by_body.items():
+        k = sk.body_names.index(b)
+        R_b, o_b = fk.body_rotations[0, k].numpy(), fk.body_origins[0, k].numpy()
+        P = np.array([model_x[sk.marker_names.index(n)] for n in ms])
+        Q = np.array([x[names.index(n)] for n in ms])
+        free = b == root
+        cp = P.mean(0) if free else o_b
+        cq = Q.mean(0) if free else o_b
+        if len(ms) >= 2 or free:
+            H = (P - cp).T @ (Q - cq)
+            U, _, Vt = np.linalg.svd(H)
+            D = np.diag([1.0, 1.0, np.sign(np.linalg.det(Vt.T @ U.T))])
+            R = Vt.T @ D @ U.T
+        else:
+            R = np.eye(3)
+        P2 = cq + (P - cp) @ R.T
+        resid.append(np.sum((P2 - Q) ** 2, axis=1))
+        for n, p in zip(ms, P2):
+            new[n] = (R_b.T @ (p - o_b)) / S[k].numpy()
+    rms = float(np.sqrt(np.mean(np.concatenate(resid)))) if resid else float("nan")
+    return new, rms
+
+
 def scale_subject(cfg, trial, out_osim: Path, out_scales: Path, out_report: Path, *, mass: float | None,
                   height: float | None, trial_path: Path | None = None, static=None,
-                  static_path: Path | None = None) -> dict:
+                  static_path: Path | None = None, static_q: np.ndarray | None = None,
+                  weights: dict[str, float] | None = None) -> dict:
     """Scale the config's OpenSim model to a subject (torch by default, OpenSim's ScaleTool on request).
 
     ``trial`` (MarkerData) gives the scale factors: the static trial and the motion frames together
     (``kinematics.scale.frames`` of them) when both exist. With ``static``, a static trial of the
-    known default pose (Anny-driven sources), the model's markers are then placed exactly on it
-    (:func:`place_markers_known_pose`), as OpenSim's MarkerPlacer does with a known static pose.
+    known default pose (Anny-driven sources; ``static_q``: its coordinates), torch scaling always
+    fits the marker offsets too, and each body's markers are then turned about its joint onto the
+    static trial (:func:`align_markers_to_static`: the offsets' joint-angle freedom fixed by the
+    known pose); the OpenSim backend's markers are placed on it directly
+    (:func:`place_markers_known_pose`), as OpenSim's MarkerPlacer does with a known pose.
     Writes the scaled .osim, scales.json and a JSON report (atomically).
     """
     import json
@@ -405,8 +486,9 @@ def scale_subject(cfg, trial, out_osim: Path, out_scales: Path, out_report: Path
     else:
         from ..kinematics.scaling import scale_torch
 
-        fit = bool(scfg.fit_marker_offsets)
-        kwargs = dict(frames=int(scfg.frames), fit_marker_offsets=fit)
+        # With a static trial of known pose the markers are always fitted (then turned onto it).
+        fit = bool(scfg.fit_marker_offsets or (static is not None and static_q is not None))
+        kwargs = dict(frames=int(scfg.frames), fit_marker_offsets=fit, progress=False, weights=weights)
         if mass:
             kwargs["mass"] = mass
         if height:
@@ -415,8 +497,10 @@ def scale_subject(cfg, trial, out_osim: Path, out_scales: Path, out_report: Path
         scales = res.scales
         offsets = res.marker_offsets if fit else None
         rmse = float(np.nanmean(np.asarray(res.marker_rmse)))
-    if static is not None:
-        offsets, placed_rms = place_markers_known_pose(model, scales, static)
+    if static is not None and offsets is not None and static_q is not None:
+        offsets, placed_rms = align_markers_to_static(model, scales, offsets, static, static_q)
+    elif static is not None:
+        offsets, placed_rms = place_markers_known_pose(model, scales, static, static_q)
     if scfg.backend != "opensim" or static is not None:
         with atomic_path(out_osim) as tmp:
             write_scaled_osim(src, scales, tmp, marker_offsets=offsets, mass=mass)
@@ -425,7 +509,7 @@ def scale_subject(cfg, trial, out_osim: Path, out_scales: Path, out_report: Path
     doc = dict(backend=scfg.backend, model=str(src), trial=str(trial_path) if trial_path else None,
                static=str(static_path) if static_path else None,
                mass=mass, height=height, seconds=round(time.perf_counter() - t0, 3), marker_rmse=rmse,
-               markers_placed=offsets is not None, static_rms_before_placement=placed_rms,
+               markers_placed=offsets is not None, static_marker_rms=placed_rms,
                scales={k: [float(x) for x in np.asarray(v).reshape(3)] for k, v in scales.items()})
     atomic_write_text(out_report, json.dumps(doc, indent=1) + "\n")
     log.info("scaled %s to the subject (%s, %.1f s)%s", src.name, scfg.backend, doc["seconds"],
@@ -464,8 +548,11 @@ def ik_report(path: Path, *, backend: str, model: Path, trial: Path | None, time
     return atomic_write_text(path, json.dumps(doc, indent=1) + "\n")
 
 
-def run_ik(cfg, scaled_osim: Path, trial, out_mot: Path, out_report: Path, trial_path: Path | None = None):
+def run_ik(cfg, scaled_osim: Path, trial, out_mot: Path, out_report: Path, trial_path: Path | None = None,
+           weights: dict[str, float] | None = None):
     """IK of a marker trial on the scaled model (torch by default, OpenSim's IK tool on request).
+
+    ``weights``: {marker: weight} (the layout's); default every model marker in the trial, 1.
 
     Returns ``(Motion, report dict)``; writes the .mot (degrees) and the per-frame error report.
     """
@@ -483,7 +570,8 @@ def run_ik(cfg, scaled_osim: Path, trial, out_mot: Path, out_report: Path, trial
         if trial_path is None:
             raise KinematicsError("OpenSim IK needs the trial as a .trc file")
         t0 = time.perf_counter()
-        res = run_ik_tool(scaled_osim, trial_path, out_mot)
+        tasks = None if weights is None else {n: w for n, w in weights.items() if n in set(model.marker_names)}
+        res = run_ik_tool(scaled_osim, trial_path, out_mot, tasks=tasks)
         seconds = time.perf_counter() - t0
         motion = read_mot(out_mot, model=model)
         rmse = getattr(res, "marker_rmse", None)
@@ -500,8 +588,9 @@ def run_ik(cfg, scaled_osim: Path, trial, out_mot: Path, out_report: Path, trial
     sk = Skeleton(model, dtype=dtype, device=icfg.device)
     use = [n for n in trial.names if n in set(model.marker_names)]
     data = trial.subset(use)
+    w = None if weights is None else {n: float(weights.get(n, 1.0)) for n in use}
     t0 = time.perf_counter()
-    res = solve_ik(sk, data.positions, data.names, max_iterations=int(icfg.max_iterations),
+    res = solve_ik(sk, data.positions, data.names, weights=w, max_iterations=int(icfg.max_iterations),
                    tolerance=float(icfg.tolerance), progress=data.n_frames > 200)
     seconds = time.perf_counter() - t0
     q = res.q.detach().cpu().numpy() if isinstance(res.q, torch.Tensor) else np.asarray(res.q)
@@ -519,3 +608,31 @@ def run_ik(cfg, scaled_osim: Path, trial, out_mot: Path, out_report: Path, trial
               rmse=to_np(res.marker_rmse), max_err=to_np(res.marker_max), names=data.names, seconds=seconds,
               per_marker=per_marker)
     return motion, json.loads(out_report.read_text())
+
+
+# ---- 5. the body mesh the renderer draws -----------------------------------------------------
+
+def body_mesh(cfg, scaled_osim: Path, motion, body_params: dict, name: str = "body"):
+    """Anny retargeted onto the subject's scaled model driven by ``motion`` (IK coordinates).
+
+    The Anny shape is the subject's own (Anny-driven sources) or, for other sources, fitted to the
+    scaled model's segment lengths. Returns a :class:`~pipeline.body.mesh.MeshSequence` in OpenSim
+    axes whose joints follow the model the kinematic labels come from.
+    """
+    from ..kinematics.fk import Skeleton
+    from ..kinematics.osim import load_osim
+    from .retarget import build_rig, fit_shape, retarget_mesh, skeleton_lengths
+
+    if cfg.body.model != "anny":
+        raise MotionSourceError(f"config key 'body.model': rendering bodies are Anny for now, not {cfg.body.model!r}")
+    model = load_osim(scaled_osim)
+    sk = Skeleton(model, dtype=torch.float64)
+    body = anny_body(cfg)
+    if str(body_params.get("model")) == "anny":
+        ph = np.asarray(body_params["phenotypes"], float)[None]
+        shape = torch.as_tensor(ph, dtype=body.dtype, device=body.device)
+    else:
+        shape = fit_shape(body, skeleton_lengths(sk))
+    rig = build_rig(body, shape, sk)
+    q = motion.reorder(model.coordinate_names).values
+    return retarget_mesh(body, rig, sk, q, fps=float(motion.rate), name=name, progress=len(q) > 200)

@@ -22,36 +22,81 @@ class IKTask(Stage1Task):
 
     def run(self):
         import json
-        import shutil
 
         from ..body.stage1 import run_ik
-        from ..io_utils import atomic_path, atomic_write_text
+        from ..io_utils import atomic_write_text
         from ..kinematics.trc import read_trc
 
         cfg = self.cfg()
         out = self.output()
         inp = self.input()
-        if self.kind() == "opensim":
-            with atomic_path(out["mot"].path) as tmp:
-                shutil.copyfile(inp["markers"]["reference"].path, tmp)
+        if self.kind() == "opensim":  # the given coordinates, resampled: no IK
+            import numpy as np
+
+            from ..body.sources import load_source
+            from ..body.stage1 import _skeleton
+            from ..kinematics.mot import Motion, write_mot
+
+            src = load_source(self.motion_paths.source)
+            model = _skeleton(cfg)[0]
+            write_mot(out["mot"].path, Motion(names=[str(n) for n in src["names"]], values=src["values"],
+                                              times=src["times"], rotational=np.array(
+                                                  [c.motion_type == "rotational" for c in model.coordinates])),
+                      model=model)
             atomic_write_text(out["report"].path, json.dumps(
                 {"backend": "none", "reason": "OpenSim motion source: the coordinates are given, IK skipped"}) + "\n")
             return
         trial_path = inp["markers"]["markers"].path
+        weights = None
+        if "body" in inp["markers"]:
+            import numpy as np
+
+            from ..body.stage1 import marker_weights
+
+            with np.load(inp["markers"]["body"].path) as z:
+                weights = marker_weights(cfg, {"model": str(z["model"])})
         run_ik(cfg, inp["scale"]["osim"].path, read_trc(trial_path), out["mot"].path, out["report"].path,
-               trial_path=trial_path)
+               trial_path=trial_path, weights=weights)
 
 
-def run_stage1(root, subject: str, motion: str, source: str, cfg, workers: int = 1, scheduler: str = "") -> bool:
-    """Build and run the stage-1 DAG for one motion; True when every task succeeded."""
+class BodyMeshTask(Stage1Task):
+    """The Anny body on the subject's scaled model, posed by the IK coordinates
+    (``motions/<mid>/body_fit.npz``, a :class:`~pipeline.body.mesh.MeshSequence` for the renderer)."""
+
+    def requires(self):
+        return {"ik": IKTask(**self.stage_params()), "scale": ScaleTask(**self.stage_params()),
+                "markers": MarkersTask(**self.stage_params())}
+
+    def output(self):
+        return luigi.LocalTarget(str(self.motion_paths.body_fit))
+
+    def run(self):
+        import numpy as np
+
+        from ..body.stage1 import body_mesh
+        from ..kinematics.mot import read_mot
+
+        cfg = self.cfg()
+        inp = self.input()
+        body = {}
+        if "body" in inp["markers"]:
+            with np.load(inp["markers"]["body"].path) as z:
+                body = {k: z[k].item() if z[k].shape == () else z[k] for k in z.files}
+        motion = read_mot(inp["ik"]["mot"].path)
+        body_mesh(cfg, inp["scale"]["osim"].path, motion, body, name=f"{self.subject}/{self.motion}").save(self.output().path)
+
+
+def run_stage1(root, subject: str, motion: str, source: str, cfg, workers: int = 1, scheduler: str = "",
+               body_mesh: bool = False) -> bool:
+    """Build and run the stage-1 DAG for one motion (and the body mesh when asked); True on success."""
     import yaml
 
     from ..body.sources import parse_source
     from ..config import config_to_dict
 
     parse_source(source)  # a clear error now rather than a scheduling failure inside luigi
-    task = IKTask(root=str(root), subject=subject, motion=motion, source=source,
-                  config=yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+    task = (BodyMeshTask if body_mesh else IKTask)(root=str(root), subject=subject, motion=motion, source=source,
+                                                   config=yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
     kw = dict(workers=workers, log_level="WARNING")
     if scheduler:
         kw["scheduler_url"] = scheduler

@@ -22,6 +22,7 @@ class MarkersTask(Stage1Task):
         kind = self.kind()
         if kind in ("library", "opensim", "anny_walk") and self.cfg().markers.static:
             out["static"] = luigi.LocalTarget(str(mp.static_trc))
+            out["static_pose"] = luigi.LocalTarget(str(mp.static_mot))
         if kind in ("library", "opensim"):
             out["reference"] = luigi.LocalTarget(str(mp.reference_mot))
         if kind != "markers":
@@ -49,6 +50,7 @@ class MarkersTask(Stage1Task):
                     np.savez(fh, **{k: np.asarray(v) for k, v in body.items()})
         if "static" in out:
             write_trc(out["static"].path, res.static)
+            write_mot(out["static_pose"].path, res.static_pose, model=_skeleton(cfg)[0])
         if "reference" in out:
             write_mot(out["reference"].path, res.reference, model=_skeleton(cfg)[0])
         write_trc(out["markers"].path, res.motion)

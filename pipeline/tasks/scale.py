@@ -29,7 +29,7 @@ class ScaleTask(Stage1Task):
 
         import numpy as np
 
-        from ..body.stage1 import _mass_height, concat_trials, model_path, scale_subject
+        from ..body.stage1 import _mass_height, concat_trials, marker_weights, model_path, scale_subject
         from ..config import save_config
         from ..io_utils import atomic_path, atomic_write_text
         from ..kinematics.osim import load_osim
@@ -57,7 +57,14 @@ class ScaleTask(Stage1Task):
         mass, height = _mass_height(cfg, body, {})
         motion = read_trc(inp["markers"].path)
         static = read_trc(inp["static"].path) if "static" in inp else None
+        static_q = None
+        if static is not None:
+            from ..kinematics.mot import read_mot
+
+            model = load_osim(model_path(cfg))
+            static_q = read_mot(inp["static_pose"].path, model=model).reorder(model.coordinate_names).values[0]
         trial = motion if static is None else concat_trials(static, motion)
         scale_subject(cfg, trial, out["osim"].path, out["scales"].path, out["report"].path, mass=mass, height=height,
                       trial_path=inp["markers"].path, static=static,
-                      static_path=inp["static"].path if static is not None else None)
+                      static_path=inp["static"].path if static is not None else None, static_q=static_q,
+                      weights=marker_weights(cfg, body) if body else None)

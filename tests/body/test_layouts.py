@@ -27,9 +27,12 @@ def test_layout_markers_are_markers_of_the_generic_model():
 
 
 def test_shipped_anny_layout_is_what_the_builder_makes(anny_body):
-    ids = anny_landmark_vertices(anny_body)
+    ids, rigidity = anny_landmark_vertices(anny_body, with_rigidity=True)
     lay = load_layout("anny")
     assert {n: int(v) for n, v in zip(lay.names, lay.vertex_ids)} == ids
+    assert all(rigidity[n] > 0.95 for n in ("C7", "T10", "LTHI", "RHEE"))
+    assert all(rigidity[n] > 0.8 for n in ("LASI", "RPSI", "LKNM", "RANM", "RELB"))
+    assert np.allclose(lay.weights, 1.0)
 
 
 def test_anny_markers_land_on_their_landmarks(anny_body):

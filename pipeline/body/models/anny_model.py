@@ -11,7 +11,10 @@ Pose: ``(N, B, 3, 3)`` rotation matrices, one per bone of the ``anny`` rig (104 
 - ``pose_space="local"`` (default): each bone's rotation relative to its parent, expressed in
   world-aligned axes (anny's ``local-ref`` parameterization); identities give the rest pose.
 - ``pose_space="world"``: each bone's world orientation (anny's ``world-orient``); the bone heads
-  follow the parents. The retargeting onto the OpenSim skeleton uses this.
+  follow the parents.
+- ``pose_space="absolute"``: ``(N, B, 4, 4)`` each bone's full world pose (rotation and head
+  position; anny's ``world``). The retargeting onto the OpenSim skeleton uses this, so every bone
+  moves rigidly with its OpenSim body.
 
 Only the ``anny`` topology is used here: ``smplx``/``smpl`` topologies need a non-commercial
 download and are refused.
@@ -187,16 +190,21 @@ class AnnyBody(BodyModel):
         as SMPL's root joint does.
         """
         B = len(self.joint_names)
-        if pose.ndim != 4 or pose.shape[1:] != (B, 3, 3):
-            raise BodyModelError(f"anny body model: pose must be (N, {B}, 3, 3) rotations, got {tuple(pose.shape)}")
+        want = (B, 4, 4) if pose_space == "absolute" else (B, 3, 3)
+        if pose.ndim != 4 or pose.shape[1:] != want:
+            raise BodyModelError(f"anny body model: pose must be (N, {B}, {want[1]}, {want[2]}) for pose_space "
+                                 f"{pose_space!r}, got {tuple(pose.shape)}")
         n = pose.shape[0]
         shape = batch_shape(shape.to(self.dtype), n, len(PHENOTYPES), "anny body model")
         rest = self._rest_model(shape)
         h0 = rest["rest_bone_heads"][:, 0]  # (n, 3)
         delta = torch.zeros(n, B, 4, 4, dtype=self.dtype, device=self.device)
-        delta[..., :3, :3] = pose.to(self.dtype)
+        delta[..., :3, :3] = pose[..., :3, :3].to(self.dtype)
         delta[..., 3, 3] = 1.0
-        if pose_space == "world":
+        if pose_space == "absolute":
+            param = "world"
+            delta[..., :3, 3] = pose[..., :3, 3].to(self.dtype)
+        elif pose_space == "world":
             param = "world-orient"
             delta[:, 0, :3, 3] = h0
         elif pose_space == "local":
@@ -205,7 +213,7 @@ class AnnyBody(BodyModel):
             u0 = self._root_reference(rest)
             delta[:, 0, :3, 3] = (u0 @ h0.unsqueeze(-1)).squeeze(-1)
         else:
-            raise BodyModelError(f"anny body model: pose_space must be 'local' or 'world', got {pose_space!r}")
+            raise BodyModelError(f"anny body model: pose_space must be 'local', 'world' or 'absolute', got {pose_space!r}")
         transforms, poses = self.anny.get_bone_transforms(delta, rest["rest_bone_poses"], pose_parameterization=param)
         vertices = self.anny.get_skinned_vertices(rest["rest_vertices"].expand(n, -1, -1), transforms)
         joints = poses[..., :3, 3]
