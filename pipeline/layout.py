@@ -162,6 +162,11 @@ class ClipPaths:
         return self.dir / "scene.blend"
 
     @property
+    def blend_cache(self) -> Path:
+        """The vertex animation (.pc2 point cache) the saved scene.blend reads."""
+        return self.dir / "scene.pc2"
+
+    @property
     def cameras(self) -> Path:
         return self.dir / "cameras.json"
 

@@ -93,7 +93,7 @@ def read_markers(path: str | Path, units: str | None = None):
 
 
 def run_torch_ik(model_path: Path, markers, *, setup: Path | None = None, scales_json=None, device="cpu",
-                 dtype="float64", max_iterations=30, tolerance=1e-8, time_range=None):
+                 dtype="float64", max_iterations=30, tolerance=1e-5, time_range=None, **solver):
     """odah's torch IK on MarkerData; returns (Motion, IKResult, seconds)."""
     import numpy as np
     import torch
@@ -130,7 +130,7 @@ def run_torch_ik(model_path: Path, markers, *, setup: Path | None = None, scales
     start = time.perf_counter()
     res = solve_ik(sk, data.positions, data.names, weights=weights, coordinate_tasks=tasks,
                    scales=None if sc is None else torch.as_tensor(sc, dtype=sk_dtype, device=device),
-                   max_iterations=max_iterations, tolerance=tolerance, progress=True)
+                   max_iterations=max_iterations, tolerance=tolerance, progress=True, **solver)
     seconds = time.perf_counter() - start
     motion = Motion(names=res.coordinate_names, values=res.q, times=data.times, name="Coordinates",
                     rotational=np.array([c.motion_type == "rotational" for c in model.coordinates]))
@@ -185,7 +185,8 @@ def run(args, cfg) -> int:
             model_path, markers, setup=setup, scales_json=args.scales,
             device=torch_device(getattr(args, "device", None) or icfg.device),
             dtype=getattr(args, "dtype", None) or icfg.dtype, max_iterations=icfg.max_iterations,
-            tolerance=icfg.tolerance, time_range=time_range)
+            tolerance=icfg.tolerance, time_range=time_range,
+            **{k: getattr(icfg, k) for k in ("stride", "batch_frames") if hasattr(icfg, k)})
         with atomic_path(out) as tmp_mot:
             write_mot(tmp_mot, motion)
             write_report(rep, backend="torch", model=model_path, markers=Path(args.markers), setup=setup,

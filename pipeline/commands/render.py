@@ -6,7 +6,7 @@ import argparse
 
 HELP = "render one clip: scene, EEVEE front/side videos with person masks, H264, labels"
 DESCRIPTION = """\
-Renders clip CLIP into <output_root>/clips/CLIP/: scene.json, video_front/side.mp4,
+Renders clip CLIP into <output_root>/clips/CLIP/: config.yaml, scene.json, video_front/side.mp4,
 masks_front/side.mp4, cameras.json, keypoints3d.npz, keypoints2d.npz (+ visibility),
 kinematics.mot and scales.json (copied when given), render_info.json. Inputs: a body mesh
 sequence (npz, OpenSim axes) and the 3D keypoints to label (npz with keypoints (T, K, 3) and
@@ -53,8 +53,11 @@ def run(args, cfg) -> int:
             raise RenderError("odah render: --keypoints is required with --mesh")
         mesh_path, kp_path = args.mesh, args.keypoints
     paths = Layout(cfg.paths.output_root).clip(args.clip)
+    from ..config import save_config
+
+    save_config(cfg, paths.config)  # provenance, and what the tasks read back
     if args.tasks:
-        return _run_tasks(args, cfg, mesh_path, kp_path)
+        return _run_tasks(args, cfg, paths.config.read_text(), mesh_path, kp_path)
 
     from ..body.mesh import MeshSequence
     from ..render.clip import render_clip
@@ -74,22 +77,16 @@ def run(args, cfg) -> int:
     return 0
 
 
-def _run_tasks(args, cfg, mesh_path: str, kp_path: str) -> int:
-    import tempfile
-
+def _run_tasks(args, cfg, cfg_yaml: str, mesh_path: str, kp_path: str) -> int:
     import luigi
 
-    from ..config import save_config
     from ..errors import RenderError
     from ..tasks.render import ClipTask
 
     if args.scene:
         raise RenderError("--scene cannot be combined with --tasks (the scene task samples scene.json)")
-    # The tasks rebuild the config from a file: save the resolved one.
-    cfg_file = tempfile.NamedTemporaryFile(prefix="odah-config-", suffix=".yaml", delete=False).name
-    save_config(cfg, cfg_file)
     task = ClipTask(root=str(cfg.paths.output_root), clip_id=args.clip, mesh=mesh_path, keypoints=kp_path,
-                    kinematics=args.kinematics or "", scales=args.scales or "", config=cfg_file)
+                    kinematics=args.kinematics or "", scales=args.scales or "", config=cfg_yaml)
     ok = luigi.build([task], local_scheduler=not cfg.dataset.scheduler, workers=1,
                      scheduler_url=cfg.dataset.scheduler or None, log_level="WARNING")
     if not ok:

@@ -106,7 +106,8 @@ class RenderConfig:
         "medium", "x264 speed preset",
         choices=("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"),
     )
-    timeout: float = option(3600.0, "Seconds before a render process is killed", unit="s", min=1.0)
+    timeout: float = option(
+        1800.0, "A render process that finishes no frame for this long is killed", unit="s", min=1.0)
     mask_crf: int = option(12, "H264 constant rate factor of the person-mask videos", min=0, max=51)
     keep_frames: bool = option(False, "Keep the rendered PNG frames (clips/<cid>/frames/) after encoding")
     save_blend: bool = option(False, "Also save the built Blender scene as clips/<cid>/scene.blend (debugging)")

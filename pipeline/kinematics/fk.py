@@ -19,8 +19,10 @@ Semantics, following OpenSim's source:
   from their independent coordinate (``q_dep = scale_factor * f(q_ind)``): the value passed in
   for them is ignored.
 
-Everything is vectorised over frames (any leading batch shape) and over joints; the only Python
-loop walks the depth levels of the tree (about six).
+Everything is vectorised over frames (any leading batch shape) and over joints; bodies are
+composed along the tree by pointer jumping (log2 of the tree depth steps, three for a full-body
+model). A translational coupler-dependent coordinate under non-uniform scaling of its joint's
+parent (which OpenSim refuses to scale) uses the parent's x factor.
 """
 
 from __future__ import annotations
@@ -132,6 +134,14 @@ class Skeleton(torch.nn.Module):
                 raise KinematicsError("internal: a parent is not on an earlier level")
         self._parent_pos = [torch.tensor(parent_pos[a:b], dtype=torch.long, device=self.device)
                             for a, b in self._levels]
+        anc = np.array([0] + parent_pos)  # ancestor position of each level position (ground: itself)
+        self._jumps = []
+        while np.any(anc != 0):
+            self._jumps.append(torch.tensor(anc, dtype=torch.long, device=self.device))
+            anc = anc[anc]
+        bottom = np.zeros(11)
+        bottom[3] = bottom[4] = 1.0
+        self._bottom = torch.tensor(bottom, **kw)
         # model body order -> level position; model joint order -> level position
         self._body_pos = torch.tensor([pos_of_body[b] for b in self.body_names], dtype=torch.long, device=self.device)
         inv = np.argsort(order)
@@ -351,21 +361,19 @@ class Skeleton(torch.nn.Module):
             w2 = (R01.reshape(J, N * 3, 3) @ self._b2).reshape(J, N, 3, 1)
             cols += [self._b[:, 0].reshape(J, 1, 3, 1).expand(J, N, 3, 1), w1, w2,
                      self._bt.transpose(1, 2).unsqueeze(1).expand(J, N, 3, 3)]
-        top = torch.cat(cols, -1)  # (J, N, 3, K)
+        top = torch.cat(cols, -1)  # (J, N, 3, K): [R | o | jc | axes] of each body in its parent
         K = top.shape[-1]
-        bottom = torch.zeros(K, **kw)
-        bottom[3] = bottom[4] = 1.0
-        X = torch.cat([top, bottom.expand(J, N, 1, K)], -2)  # (J, N, 4, K) affine columns
+        bottom = self._bottom[:K]  # homogeneous row: 1 for points (o, jc), 0 for directions
 
-        # walk the tree level by level: G holds [R | o] of the ground (row 0) and solved bodies
-        G = torch.empty(1 + J, N, 3, 4, **kw)
-        G[0] = torch.cat([eye, torch.zeros(3, 1, **kw)], -1)
-        W = []
-        for (a, b), ppos in zip(self._levels, self._parent_pos):
-            Xw = G.index_select(0, ppos) @ X[a:b]  # (n, N, 3, K)
-            G[a + 1:b + 1] = Xw[..., :4]
-            W.append(Xw[..., 4:])
-        W = torch.cat(W, 0) if W else torch.empty(0, N, 3, K - 4, **kw)
+        # compose along the tree by pointer jumping: each step applies, to every body, the
+        # transform of its current ancestor and doubles the jump (log2(depth) steps)
+        ground = torch.cat([eye, torch.zeros(3, K - 3, **kw)], -1).expand(1, N, 3, K)
+        X = torch.cat([ground, top], 0)  # (1 + J, N, 3, K), level order, ground first
+        for anc in self._jumps:
+            A = X.index_select(0, anc)
+            X = torch.addcmul(A[..., :3] @ X, A[..., 3:4], bottom)
+        G = X[..., :4]
+        W = X[1:, ..., 4:]
         jc = W[..., 0].index_select(0, self._joint_pos)  # (J, N, 3) model order
         Gb = G.index_select(0, self._body_pos)  # (B, N, 3, 4)
         res = {"q": q, "R": Gb[..., :3], "o": Gb[..., 3], "jc": jc}

@@ -234,23 +234,25 @@ class FunctionBank:
         for a, fn in enumerate(functions):
             base, factor = fn.base()
             factors.append(factor)
+            # multipliers are folded into the coefficients (a scaled polynomial or spline)
             if isinstance(base, Constant):
                 poly_idx.append(a)
-                poly_coefs.append([base.value])
+                poly_coefs.append([factor * base.value])
             elif isinstance(base, LinearFunction):
                 poly_idx.append(a)
-                poly_coefs.append([base.slope, base.intercept])
+                poly_coefs.append([factor * base.slope, factor * base.intercept])
             elif isinstance(base, PolynomialFunction):
                 poly_idx.append(a)
-                poly_coefs.append(list(base.coefficients) or [0.0])
+                poly_coefs.append([factor * c for c in base.coefficients] or [0.0])
             elif isinstance(base, _Piecewise):
                 if len(base.x) < 2:
                     # OpenSim returns y0 for a one-point spline through SimTK; treat as constant.
                     poly_idx.append(a)
-                    poly_coefs.append([base.y[0] if base.y else 0.0])
+                    poly_coefs.append([factor * base.y[0] if base.y else 0.0])
                 else:
                     pw_idx.append(a)
-                    pw_tables.append(base._table())
+                    x, y, b, c, d = base._table()
+                    pw_tables.append((x, factor * y, factor * b, factor * c, factor * d))
             else:  # pragma: no cover - the reader only builds the classes above
                 raise KinematicsError(f"FunctionBank: unsupported function {type(base).__name__}")
         kw = dict(dtype=dtype, device=device)
@@ -341,7 +343,7 @@ class FunctionBank:
 
         def _join(parts):
             out = torch.cat(parts, 0) if len(parts) > 1 else parts[0]
-            return out.index_select(0, self.perm) * self.factors.unsqueeze(-1)
+            return out.index_select(0, self.perm)
 
         return (_join(vp) if want_value else None), (_join(sp) if want_slope else None)
 

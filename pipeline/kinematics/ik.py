@@ -14,13 +14,21 @@ weights are relative, and coordinate-task weights are absolute (radians or metre
   coordinate exactly (OpenSim's ``constraint_weight`` = Inf).
 * Jacobians are analytic: for a rotation axis ``w`` of a joint with centre ``c``,
   ``dx/dv = w x (x - c)``; for a translation axis ``dx/dv = w``; chained with ``dv/dq`` (spline
-  slopes, multipliers, coupler slopes).
+  slopes, multipliers, coupler slopes). The Gauss-Newton matrix is assembled per body from the
+  markers' weighted moments (no per-marker Jacobian); steps along slowly converging (flat)
+  directions are extrapolated to the limit of their geometric series.
 * Warm start across frames, coarse to fine: every ``stride``-th frame is solved first (from the
-  root pose found by a rigid fit and the model's default pose), each of those is then re-solved
-  from its predecessor's solution and keeps whichever solution fits better (so a frame cannot
-  settle in a flipped minimum its neighbour avoids), and the frames between are started from the
-  interpolated neighbours and solved together.
+  root pose found by a rigid fit and the model's default pose); one whose solution jumps from its
+  predecessor's (by more than 0.5 rad or 0.5 m) is re-solved from the predecessor's solution and
+  keeps whichever fits better (so a frame cannot settle in a flipped minimum its neighbour
+  avoids); then every stride/4-th frame, ..., every
+  frame is solved from its solved neighbours, interpolated. Converged frames leave the batch.
 * Frames with no tracked marker keep their warm-start pose and report NaN errors.
+
+Differences from OpenSim, by design: constraints are always strict (``constraint_weight`` is not
+used; OpenSim's default and Hamner's setup are Inf), locked coordinates stay at their default
+value, and the solver runs to its own tolerance (``accuracy`` of a setup is not used): OpenSim
+stops earlier at a loose accuracy (1e-4 on Hamner), a few percent above the optimum.
 """
 
 from __future__ import annotations
@@ -298,6 +306,21 @@ class _Problem:
         self.pair_axis = torch.tensor(pair_axis, dtype=torch.long, device=dev)
         self.pair_target = torch.tensor(pair_target, dtype=torch.long, device=dev)
         self.NB = len(used_bodies)
+        # scatter matrix: axis a -> (used body, free column) for every body below a's joint
+        scat = torch.zeros(self.A, max(self.NB, 1) * F, **kw)
+        scat[self.pair_axis, self.pair_target] = 1.0
+        self.scat = scat
+        # K_b = sum_m w A_m^T A_m is linear in the moments [w, w x (3), w x x^T (9)]
+        L = np.zeros((13, 6, 6))
+        L[0, 3:, 3:] = np.eye(3)
+        skew_basis = [np.array([[0, 0, 0], [0, 0, -1], [0, 1, 0]]), np.array([[0, 0, 1], [0, 0, 0], [-1, 0, 0]]),
+                      np.array([[0, -1, 0], [1, 0, 0], [0, 0, 0]])]
+        for i in range(3):
+            L[1 + i, :3, 3:] = skew_basis[i]
+            L[1 + i, 3:, :3] = -skew_basis[i]
+            for j in range(3):
+                L[4 + 3 * i + j, :3, :3] = (np.eye(3) if i == j else 0.0) - np.outer(np.eye(3)[i], np.eye(3)[j])
+        self.kmap = torch.tensor(L.reshape(13, 36), **kw)
         # marker -> row in used_bodies (ground markers -> an extra zero row)
         brow = {b: r for r, b in enumerate(used_bodies)}
         self.m_row = torch.tensor([brow.get(body_rows.get(model.markers[mi].body, -1), self.NB)
@@ -367,7 +390,7 @@ class _Problem:
         return self.sk._core(q, self.scales, self.offsets, (q.shape[0],), True, False)
 
     def body_jacobians(self, r) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(T, NB, F, 6): per used body, the columns ``[W; V]`` of ``dx/dq = W x x + V``."""
+        """(T, NB, 6, F): per used body, the rows ``[W; V]`` of ``dx/dq = W x x + V``."""
         q = r["q"]
         T, F = q.shape[0], self.F
         J = self.sk.n_joints
@@ -381,46 +404,33 @@ class _Problem:
         ang = torch.where(rot, w, torch.zeros_like(w))
         lin = torch.where(rot, torch.linalg.cross(c, w, dim=-1), w)
         z = torch.cat([ang, lin], -1) * rho.unsqueeze(-1)  # (A, T, 6)
-        zp = z.index_select(0, self.pair_axis).transpose(0, 1)  # (T, P, 6)
-        Z = torch.zeros(T, (self.NB + 1) * F, 6, dtype=q.dtype, device=q.device)
-        Z.index_add_(1, self.pair_target, zp)
-        return Z.view(T, self.NB + 1, F, 6)[:, : self.NB], fac
+        Z = z.permute(1, 2, 0) @ self.scat  # (T, 6, NB * F)
+        Z = Z.view(T, 6, -1, F).transpose(1, 2).contiguous()  # (T, NB, 6, F)
+        return Z, fac
 
     def normal_equations(self, qf, target, w, task_target, task_w):
         """Objective (T,), Gauss-Newton matrix H (T, F, F) and gradient g (T, F) in one pass.
 
         ``w (T, M)`` marker weights (normalised per frame), ``task_w (K,)`` task weights. Per
         body, the markers' weighted moments give the 6x6 matrix ``K_b = sum_m w A_m^T A_m`` with
-        ``A_m = [-[x_m]x, I]``, so ``H = sum_b Z_b K_b Z_b^T`` without a per-marker Jacobian.
+        ``A_m = [-[x_m]x, I]``, so ``H = sum_b Z_b^T K_b Z_b`` without a per-marker Jacobian.
         """
         r = self._fk(qf)
         x = r["markers"].index_select(0, self.mk).transpose(0, 1)  # (T, M, 3)
         e = x - target
         we = e * w.unsqueeze(-1)
         cost = 0.5 * (we * e).sum((-1, -2))
-        Zb, fac = self.body_jacobians(r)  # (T, NB, F, 6)
+        Z, fac = self.body_jacobians(r)  # (T, NB, 6, F)
         T, F, NB = qf.shape[0], self.F, self.NB
-        kw = dict(dtype=qf.dtype, device=qf.device)
         wx = x * w.unsqueeze(-1)
-        mom = torch.cat([
-            w.unsqueeze(-1),  # s0
-            wx,  # s1
-            (wx.unsqueeze(-1) * x.unsqueeze(-2)).flatten(-2),  # S2
-            torch.linalg.cross(x, we, dim=-1),  # n
-            we,  # f
-        ], -1)  # (T, M, 19)
-        sums = torch.zeros(T, NB + 1, 19, **kw).index_add_(1, self.m_row, mom)[:, :NB]
-        s0, s1, S2, n, f = sums.split([1, 3, 9, 3, 3], -1)
-        S2 = S2.reshape(T, NB, 3, 3)
-        eye = torch.eye(3, **kw)
-        tr = torch.diagonal(S2, dim1=-2, dim2=-1).sum(-1)
-        X1 = _skew(s1)
-        K = torch.cat([torch.cat([tr[..., None, None] * eye - S2, X1], -1),
-                       torch.cat([-X1, s0[..., None] * eye], -1)], -2)  # (T, NB, 6, 6)
-        phi = torch.cat([n, f], -1)  # (T, NB, 6)
-        g = (Zb @ phi.unsqueeze(-1)).squeeze(-1).sum(1)  # (T, F)
-        Y = Zb @ K  # (T, NB, F, 6)
-        H = Y.transpose(1, 2).reshape(T, F, NB * 6) @ Zb.permute(0, 1, 3, 2).reshape(T, NB * 6, F)
+        mom = torch.cat([w.unsqueeze(-1), wx, (wx.unsqueeze(-1) * x.unsqueeze(-2)).flatten(-2),
+                         torch.linalg.cross(x, we, dim=-1), we], -1)  # (T, M, 19)
+        sums = torch.zeros(T, NB + 1, 19, dtype=qf.dtype, device=qf.device).index_add_(1, self.m_row, mom)
+        K = (sums[:, :NB, :13] @ self.kmap).view(T, NB, 6, 6)
+        phi = sums[:, :NB, 13:]  # (T, NB, 6) [sum x x w e; sum w e]
+        Zf = Z.view(T, NB * 6, F)
+        H = Zf.transpose(1, 2) @ (K @ Z).view(T, NB * 6, F)
+        g = (Zf.transpose(1, 2) @ phi.reshape(T, NB * 6, 1)).squeeze(-1)
         if self.task_idx.numel():
             qt = r["q"].index_select(-1, self.task_idx)
             d = qt - task_target
@@ -459,9 +469,9 @@ def _lm(prob: _Problem, qf, target, w, tt, tw, max_iter: int, tol: float):
     lam = torch.full((T,), 1e-3, dtype=qf.dtype, device=dev)
     prev = torch.zeros_like(qf)  # last plain accepted step
     it = 0
-    _lm.work = T
+    work = T  # frame evaluations, for the debug log
     for it in range(1, max_iter + 1):
-        _lm.work += qf.shape[0]
+        work += qf.shape[0]
         Hd = H.clone()
         dg = Hd.diagonal(dim1=-2, dim2=-1)
         if prob.has_bounds:
@@ -516,6 +526,7 @@ def _lm(prob: _Problem, qf, target, w, tt, tw, max_iter: int, tol: float):
             live = ~fin
             act, qf, cost, H, g, lam, prev = act[live], qf[live], cost[live], H[live], g[live], lam[live], prev[live]
             target, w, tt = target[live], w[live], tt[live]
+    log.debug("LM: %d frames, %d iterations, %.1f evaluations per frame", T, it, work / max(T, 1))
     return q_out, cost_out, conv_out, it
 
 
@@ -779,8 +790,7 @@ def solve_ik(
                 t0 = time.perf_counter()
                 q, cost, conv, it = _lm(prob, init[a:a + n], target[ix], wnorm[ix], tt[ix], tw_t, iters, tolerance)
                 total_it += it
-                log.debug("IK stage: %d frames, %d iterations, %.1f evaluations per frame, %.3f s", len(ix), it,
-                          _lm.work / len(ix), time.perf_counter() - t0)
+                log.debug("IK stage: %d frames, %d iterations, %.3f s", len(ix), it, time.perf_counter() - t0)
                 parts.append((q, cost, conv))
             if len(parts) == 1:
                 return parts[0]
@@ -792,17 +802,31 @@ def solve_ik(
         # 1) coarsest frames, independently, from the rigid root fit (or q0)
         coarse = levels[0]
         qc, cc, convc = run(coarse, start[coarse], 2 * max_iterations)
-        # 2) continuity: re-solve each coarse frame from its predecessor; keep the better fit
-        if len(coarse) > 1 and not per_frame_start:
-            seed = torch.cat([qc[:1], qc[:-1]], 0)
-            q2, c2, conv2 = run(coarse, seed, max_iterations)
-            better = c2 < cc - 1e-12 * (1 + cc)
-            tie = (c2 - cc).abs() <= 1e-9 * (1 + cc)
-            closer = (q2 - seed).abs().amax(-1) < (qc - seed).abs().amax(-1)
-            take = better | (tie & closer)
-            qc = torch.where(take.unsqueeze(-1), q2, qc)
-            cc = torch.where(take, c2, cc)
-            convc = torch.where(take, conv2, convc)
+        # 2) continuity: a coarse frame whose solution jumps from its predecessor's (> 0.5 rad or
+        #    0.5 m in a coordinate) is re-solved from the predecessor's; the better fit is kept
+        #    and vice versa, repeated, so a run of flipped frames is repaired from its good end
+        n_c = len(coarse)
+        for _ in range(8 if n_c > 1 and not per_frame_start else 0):
+            jump = ((qc[1:] - qc[:-1]).abs().amax(-1) > 0.5).nonzero().flatten().tolist()  # between i, i+1
+            if not jump:
+                break
+            frames_ = [i + 1 for i in jump] + jump  # forward: i+1 from i; backward: i from i+1
+            seeds_ = [i for i in jump] + [i + 1 for i in jump]
+            ft = torch.tensor(frames_, dtype=torch.long, device=sk.device)
+            seed = qc[torch.tensor(seeds_, dtype=torch.long, device=sk.device)]
+            q2, c2, conv2 = run([coarse[i] for i in frames_], seed, max_iterations)
+            changed = False
+            for k, i in enumerate(frames_):
+                # keep a clearly better fit; on a tie, a different minimum (> 0.1 rad away) nearer
+                # its seed (the continuous choice in a symmetric or flat case)
+                better = bool(c2[k] < cc[i] * (1 - 1e-6))
+                tie = bool((c2[k] - cc[i]).abs() <= 1e-6 * cc[i] + 1e-15)
+                closer = bool((q2[k] - seed[k]).abs().max() < (qc[i] - seed[k]).abs().max())
+                if better or (tie and closer and bool((q2[k] - qc[i]).abs().max() > 0.1)):
+                    qc[i], cc[i], convc[i] = q2[k], c2[k], conv2[k]
+                    changed = True
+            if not changed:
+                break
         ci = torch.tensor(coarse, dtype=torch.long, device=sk.device)
         qf[ci], cost[ci], conv[ci] = qc, cc, convc
         done_idx = sorted(coarse)

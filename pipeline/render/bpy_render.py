@@ -84,7 +84,14 @@ def render_clip(job: dict, progress=None) -> dict:
     scene, cams, masks = build_scene(job)
     configure(scene, job)
     if job.get("save_blend"):
-        bpy.ops.wm.save_as_mainfile(filepath=job["save_blend"], copy=True, check_existing=False)
+        # The saved file reads the point cache where the caller will keep it, not the work folder.
+        caches = [m for ob in scene.objects for m in ob.modifiers if m.type == "MESH_CACHE"]
+        for m in caches:
+            m.filepath = job.get("blend_cache") or m.filepath
+        bpy.ops.wm.save_as_mainfile(filepath=job["save_blend"], copy=True, check_existing=False,
+                                    relative_remap=False)  # absolute: the file is moved afterwards
+        for m in caches:
+            m.filepath = job["mesh"]["pc2"]
     t_build = time.monotonic() - t0
     frames = int(job["frames"])
     total = frames * len(cams)

@@ -98,7 +98,8 @@ def render_frames(spec: SceneSpec, mesh: MeshSequence, cfg, paths: ClipPaths, *,
             d.mkdir(parents=True)
         job = prepare_clip_job(spec, mesh, manifest, work / "job", samples=cfg.render.samples,
                                device=cfg.render.device, frames_dirs=frames_dirs, masks_dirs=masks_dirs,
-                               save_blend=work / "scene.blend" if cfg.render.save_blend else None, debug=debug)
+                               save_blend=work / "scene.blend" if cfg.render.save_blend else None,
+                               blend_cache=paths.blend_cache, debug=debug)
         result = run_job(job, work / "job", cfg.render, clip=clip, log_path=paths.render_log,
                          progress_total=mesh.num_frames * len(VIEWS))
         result["camera_check_px"] = check_blender_cameras(spec, result)
@@ -109,6 +110,7 @@ def render_frames(spec: SceneSpec, mesh: MeshSequence, cfg, paths: ClipPaths, *,
             raise RenderError(f"clip '{clip}': the render process left frames missing: {exc}") from None
         atomic_write_text(frames / paths.frames_result.name, json.dumps(result, indent=1) + "\n")
         if cfg.render.save_blend:
+            os.replace(work / "job" / "mesh.pc2", paths.blend_cache)
             os.replace(work / "scene.blend", paths.blend)
         if paths.frames_root.exists():
             shutil.rmtree(paths.frames_root)

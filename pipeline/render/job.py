@@ -65,6 +65,7 @@ def prepare_clip_job(
     frames_dirs: dict[str, str | Path],
     masks_dirs: dict[str, str | Path],
     save_blend: str | Path | None = None,
+    blend_cache: str | Path | None = None,
     debug: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write ``mesh.npz``/``mesh.pc2`` into ``work_dir`` and return the job dict.
@@ -75,7 +76,8 @@ def prepare_clip_job(
         manifest: the clothing library the spec was drawn from.
         samples, device: EEVEE samples and device choice (see the ``render`` config).
         frames_dirs, masks_dirs: per view, where the bpy side writes PNG frames and masks.
-        save_blend: also save the built scene there (before rendering).
+        save_blend: also save the built scene there (before rendering); its animation then reads
+            the point cache at ``blend_cache`` (the caller moves ``mesh.pc2`` there).
         debug: test hooks: ``spheres`` ``(T, K, 3)`` OpenSim points rendered as small emissive
             spheres (``sphere_radius``), ``hide_person``, ``hide_room``.
     """
@@ -133,6 +135,7 @@ def prepare_clip_job(
         "views": views, "room": room, "lights": lights,
         "world": {"color": spec.room.ambient_color, "strength": spec.room.ambient_strength},
         "save_blend": str(save_blend) if save_blend else "",
+        "blend_cache": str(Path(blend_cache).resolve()) if blend_cache else "",
         "debug": {},
     }
     if debug:

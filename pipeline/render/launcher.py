@@ -161,7 +161,8 @@ def run_job(
         clip: the clip (or check) name used in messages.
         log_path: where the child's output goes (default ``work_dir/render.log``).
         progress_total: frames expected over all views, for the progress bar.
-        timeout: seconds before the child is killed (default ``render_cfg.timeout``).
+        timeout: seconds the child may go without finishing a frame (or, before its first frame,
+            since it started) before it is killed (default ``render_cfg.timeout``).
 
     Raises:
         RenderError: interpreter missing, child crashed or timed out, or no result written.
@@ -194,11 +195,12 @@ def run_job(
     q: queue.Queue = queue.Queue()
     threading.Thread(target=_reader, args=(proc.stdout, q), daemon=True).start()
     timed_out = False
+    last_progress = t0
     try:
         with open(log_path, "w") as log_fh:
             log_fh.write("$ " + " ".join(cmd) + "\n")
             while True:
-                remaining = timeout - (time.monotonic() - t0)
+                remaining = timeout - (time.monotonic() - last_progress)
                 if remaining <= 0:
                     timed_out = True
                     _kill(proc)
@@ -211,6 +213,7 @@ def run_job(
                     break
                 log_fh.write(line)
                 if line.startswith(PROGRESS_TAG):
+                    last_progress = time.monotonic()
                     try:
                         progress.update(json.loads(line[len(PROGRESS_TAG):]))
                     except ValueError:
@@ -228,7 +231,7 @@ def run_job(
     tail_text = "\n    ".join(tail) or "(no output)"
     if timed_out:
         raise RenderError(
-            f"clip '{clip}': render timed out after {timeout:.0f} s (render.timeout) and was killed; "
+            f"clip '{clip}': render timed out: no frame finished for {timeout:.0f} s (render.timeout); killed; "
             f"log: {log_path}; last lines:\n    {tail_text}"
         )
     if rc != 0:

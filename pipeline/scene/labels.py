@@ -37,7 +37,11 @@ CONVENTIONS = {
 
 
 def load_keypoints(path: str | Path, clip: str = "") -> tuple[np.ndarray, list[str]]:
-    """Read a keypoints npz (``keypoints`` ``(T, K, 3)`` OpenSim world metres, ``names`` ``(K,)``)."""
+    """Read a keypoints npz: ``keypoints`` ``(T, K, 3)`` OpenSim world metres and their names.
+
+    Names come from ``names`` or, as ``odah fk`` writes them, ``keypoint_names`` (joint centres
+    then body COMs), so an ``odah fk`` output can be passed as it is.
+    """
     path = Path(path)
     who = f"clip '{clip}': " if clip else ""
     try:
@@ -45,6 +49,8 @@ def load_keypoints(path: str | Path, clip: str = "") -> tuple[np.ndarray, list[s
             data = {k: z[k] for k in z.files}
     except (OSError, ValueError, EOFError) as exc:
         raise SceneError(f"{who}{path}: not a readable keypoints npz ({exc})") from None
+    if "names" not in data and "keypoint_names" in data:
+        data["names"] = data["keypoint_names"]
     for key in ("keypoints", "names"):
         if key not in data:
             raise SceneError(f"{who}{path}: missing field '{key}'")
@@ -196,6 +202,19 @@ def _copy(src: str | Path, dst: Path, what: str, clip: str) -> None:
         shutil.copyfile(src, tmp)
 
 
+def check_kinematics(path: str | Path, frames: int, clip: str) -> None:
+    """The clip's .mot must parse and hold one row per video frame."""
+    from ..errors import OdahError
+    from ..kinematics.mot import read_mot
+
+    try:
+        n = read_mot(path).n_frames
+    except OdahError as exc:
+        raise SceneError(f"clip '{clip}': kinematics file: {exc}") from None
+    if n != frames:
+        raise SceneError(f"clip '{clip}': kinematics file {path} has {n} frames, the motion has {frames}")
+
+
 def write_labels(paths: ClipPaths, spec: SceneSpec, keypoints: np.ndarray, names, fps: float,
                  mesh: MeshSequence | None = None, kinematics: str | Path | None = None,
                  scales: str | Path | None = None) -> dict[str, np.ndarray]:
@@ -213,6 +232,7 @@ def write_labels(paths: ClipPaths, spec: SceneSpec, keypoints: np.ndarray, names
     names = [str(n) for n in names]
     check_keypoints(kp, names, f"clip '{clip}' keypoints", None if mesh is None else mesh.num_frames)
     if kinematics is not None:
+        check_kinematics(kinematics, kp.shape[0], clip)
         _copy(kinematics, paths.kinematics, "kinematics file", clip)
     if scales is not None:
         _copy(scales, paths.scales, "scale factors file", clip)

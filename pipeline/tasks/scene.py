@@ -33,21 +33,23 @@ class ClipTaskBase(luigi.Task):
     keypoints = luigi.Parameter(description="keypoints npz: keypoints (T, K, 3) OpenSim metres + names")
     kinematics = luigi.Parameter(default="", description="the clip's .mot (copied as kinematics.mot)")
     scales = luigi.Parameter(default="", description="the subject's scales.json (copied)")
-    config = luigi.Parameter(default="", description="preset name or YAML file; empty: defaults")
-    overrides = luigi.ListParameter(default=[], description="key=value config overrides")
+    config = luigi.Parameter(default="", significant=False,
+                             description="resolved config (YAML text, as the stage-1 tasks take it); empty: defaults")
 
     @property
     def paths(self):
         return Layout(self.root).clip(self.clip_id)
 
     def cfg(self):
-        from ..config import load_config
+        import yaml
 
-        return load_config(self.config or None, list(self.overrides))
+        from ..config import config_from_dict
+
+        return config_from_dict(yaml.safe_load(self.config) or {}) if self.config else config_from_dict({})
 
     def clip_params(self) -> dict:
         return {k: getattr(self, k) for k in ("root", "clip_id", "mesh", "keypoints", "kinematics", "scales",
-                                               "config", "overrides")}
+                                               "config")}
 
     def upstream(self) -> list[luigi.Task]:
         """Tasks (or files) producing this clip's inputs; override to wire real producers."""

@@ -375,3 +375,19 @@ def test_opensim_ik_recovers_a_known_motion(tmp_path, model):
     core = [n for n in rms if n.startswith(("pelvis", "hip", "knee", "ankle", "subtalar", "lumbar"))]
     assert max(rms[n] for n in core) < 2.0, {n: round(rms[n], 2) for n in core}
     assert max(rms.values()) < 5.0, rms  # forearm/wrist angles rest on short marker baselines
+
+
+def test_our_reader_sees_the_intended_model():
+    """pipeline.kinematics.osim (kin-core) parses it with the intended motion types and limits."""
+    from pipeline.kinematics.osim import load_osim
+
+    model = load_osim(gm.GENERIC_MODEL_PATH)
+    assert model.coordinate_names == list(gm.COORDINATE_NAMES)
+    assert model.body_names == list(gm.BODY_NAMES) and model.marker_names == list(gm.MARKER_NAMES)
+    types = {c.name: c.motion_type for c in model.coordinates}
+    assert {n for n, t in types.items() if t == "translational"} == set(gm.TRANSLATIONAL)
+    assert {n for n, t in types.items() if t == "coupled"} == set()  # .mot files convert every angle
+    for c in model.coordinates:
+        assert c.range == pytest.approx(gm.coordinate_range(c.name)) and not c.locked
+        assert c.clamped == (c.name in gm.COORDINATE_GROUPS["constrained"])
+    assert sorted(model.dependent_coordinates) == ["knee_angle_l_beta", "knee_angle_r_beta"]

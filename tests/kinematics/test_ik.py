@@ -13,6 +13,15 @@ from pipeline.kinematics.fk import Skeleton
 from pipeline.kinematics.ik import _Problem, read_ik_setup, solve_ik
 from pipeline.kinematics.osim import load_osim
 
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Many small batched ops: one torch thread avoids OpenMP stalls on a busy 2-core machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
 GENERIC = Path(__file__).resolve().parents[2] / "pipeline" / "kinematics" / "data" / "odah_fullbody.osim"
 
 

@@ -62,7 +62,7 @@ def test_env_without_result_is_error(tmp_path):
 def test_hanging_render_env_times_out(tmp_path):
     exe = _fake_interpreter(tmp_path, "echo working; exec sleep 30")
     cfg = load_config(None, [f"render.python={exe}"])
-    with pytest.raises(RenderError, match=r"clip 'c3': render timed out after 1 s"):
+    with pytest.raises(RenderError, match=r"clip 'c3': render timed out: no frame finished for 1 s"):
         run_job({"kind": "check"}, tmp_path / "work", cfg.render, clip="c3", timeout=1.0)
 
 
@@ -76,3 +76,12 @@ def test_child_gets_this_checkout_on_pythonpath(tmp_path):
 
     root = str(Path(pipeline.__file__).resolve().parent.parent)
     assert f"PP={root}" in str(err.value)
+
+
+def test_timeout_counts_from_the_last_frame(tmp_path):
+    """A long render that keeps finishing frames is not killed; only a stalled one is."""
+    exe = _fake_interpreter(tmp_path, 'for i in 1 2 3 4; do echo "ODAH_PROGRESS {\\"done\\": $i, \\"total\\": 4}"; '
+                                      'sleep 0.6; done; exit 7')
+    cfg = load_config(None, [f"render.python={exe}"])
+    with pytest.raises(RenderError, match="exit code 7"):  # ran 2.4 s under a 1 s stall limit
+        run_job({"kind": "check"}, tmp_path / "work", cfg.render, clip="c5", timeout=1.0, progress_total=4)

@@ -49,6 +49,11 @@ def test_render_mannequin_then_preview(tmp_path, capsys):
     for v in VIEWS:
         info = probe_video(clip.video(v))
         assert (info["codec"], info["width"], info["height"], info["frames"]) == ("h264", 64, 48, 3)
+    assert (clip.dir / "config.yaml").exists()
+    # As Luigi tasks: everything is complete already, so nothing is rendered again.
+    stamp = clip.render_info.stat().st_mtime_ns
+    assert main(["render", "demo", "--mannequin", "--frames", "3", "--tasks", *args]) == 0
+    assert clip.render_info.stat().st_mtime_ns == stamp
     assert main(["preview", "demo", "--frames", "2", "--width", "128", *args]) == 0
     with Image.open(clip.preview) as im:
         assert im.size[0] == 256 and im.size[1] > 2 * 96

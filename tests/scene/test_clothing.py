@@ -129,3 +129,27 @@ def test_regions_follow_part_labels_and_cut_lines(walker):
     hair = face_regions(mesh, m, _clothing(headwear=GarmentSpec("short_hair", hair_mat)))
     head = face_part == BODY_PARTS.index("head")
     assert 0 < (hair[head] == REGION_NAMES.index("headwear")).sum() < head.sum()
+
+
+def test_regions_on_the_anny_topology():
+    """The same manifest rules cut garments on a real body topology (Anny, with its part labels)."""
+    torch = pytest.importorskip("torch")
+    from pipeline.body.models.anny_model import AnnyBody
+
+    body = AnnyBody(dtype=torch.float32)
+    with torch.no_grad():
+        mesh = body.mesh_sequence(body.rest().vertices, fps=30.0, name="anny")
+    m = load_manifest()
+    labels = mesh.part_labels
+    area = {}
+    for t in ("vest", "short_sleeve", "three_quarter_sleeve", "long_sleeve"):
+        vm = vertex_mask(mesh, m.types["upper"][t].regions)
+        area[t] = vm.sum()
+        assert vm[labels == BODY_PARTS.index("torso")].all()
+        assert not vm[labels == BODY_PARTS.index("hand_l")].any()
+    assert area["vest"] < area["short_sleeve"] < area["three_quarter_sleeve"] < area["long_sleeve"]
+    lower = [vertex_mask(mesh, m.types["lower"][t].regions).sum() for t in ("shorts", "knee_length", "three_quarter", "trousers")]
+    assert lower == sorted(lower) and lower[0] > 0
+    reg = face_regions(mesh, m, _clothing(headwear=GarmentSpec("cap", MaterialSpec("solid", "solid", [[0.1, 0.1, 0.5]]))))
+    counts = np.bincount(reg, minlength=len(REGION_NAMES))
+    assert (counts > 0).all(), dict(zip(REGION_NAMES, counts))  # skin, cap, shirt, shorts and shoes all present

@@ -54,6 +54,8 @@ def test_load_keypoints_errors(tmp_path):
     np.savez(p, keypoints=np.zeros((3, 2, 3)), names=np.array(["a"]))
     with pytest.raises(SceneError, match="clip 'c1': .*'names' has 1 entries for 2 keypoints"):
         load_keypoints(p, clip="c1")
+    np.savez(p, keypoints=np.zeros((3, 2, 3)), keypoint_names=np.array(["hip", "knee"]))  # as odah fk writes
+    assert load_keypoints(p)[1] == ["hip", "knee"]
     np.savez(p, points=np.zeros((3, 2, 3)))
     with pytest.raises(SceneError, match="missing field 'keypoints'"):
         load_keypoints(p)
@@ -68,3 +70,23 @@ def test_far_side_joints_are_occluded_in_a_side_view():
     vis = dict(zip(names, project_view(cam, kp, mesh)["visibility"][0].tolist()))
     for near, far in (("hip_l", "hip_r"), ("shoulder_l", "shoulder_r"), ("knee_l", "knee_r"), ("elbow_l", "elbow_r")):
         assert (vis[near], vis[far]) == (2, 1), (near, far, vis)
+
+
+def test_kinematics_must_match_the_motion(tmp_path):
+    from pipeline.kinematics.mot import Motion, write_mot
+    from pipeline.layout import Layout
+    from pipeline.scene.labels import write_labels
+    from pipeline.scene.mannequin import mannequin
+    from pipeline.scene.sampling import sample_scene
+    from pipeline.config import load_config
+
+    mesh, kp, names = mannequin(frames=3, fps=30, n_around=8, n_len=3, n_cap=1)
+    spec = sample_scene(mesh, load_config(None, ["render.width=64", "render.height=48"]), "k1")
+    mot = write_mot(tmp_path / "ik.mot", Motion(names=["knee_angle_r"], values=np.zeros((5, 1)), times=np.arange(5) / 30))
+    paths = Layout(tmp_path / "out").clip("k1")
+    with pytest.raises(SceneError, match=r"clip 'k1': kinematics file .*ik.mot has 5 frames, the motion has 3"):
+        write_labels(paths, spec, kp, names, 30.0, mesh=mesh, kinematics=mot)
+    (tmp_path / "bad.mot").write_text("no header here\n")
+    with pytest.raises(SceneError, match=r"clip 'k1': kinematics file: "):
+        write_labels(paths, spec, kp, names, 30.0, mesh=mesh, kinematics=tmp_path / "bad.mot")
+    assert not paths.kinematics.exists()

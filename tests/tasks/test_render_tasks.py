@@ -20,14 +20,16 @@ def clip_params(tmp_path):
     mesh, kp, names = mannequin(frames=2, fps=30.0, n_around=8, n_len=4, n_cap=1)
     mesh.save(tmp_path / "mesh.npz")
     np.savez(tmp_path / "kp.npz", keypoints=kp, names=np.array(names))
-    (tmp_path / "ik.mot").write_text("fake mot\n")
+    from pipeline.kinematics.mot import Motion, write_mot
+
+    write_mot(tmp_path / "ik.mot", Motion(names=["knee_angle_r"], values=np.zeros((2, 1)), times=np.arange(2) / 30.0))
     (tmp_path / "scales.json").write_text("{}\n")
     cfg = load_config(None, ["render.width=64", "render.height=48", "render.samples=1", "render.fps=30",
                              "render.preset=ultrafast"])
-    save_config(cfg, tmp_path / "cfg.yaml")
+    save_config(cfg, tmp_path / "cfg.yaml")  # the tasks take the resolved config as YAML text
     return dict(root=str(tmp_path / "out"), clip_id="t1", mesh=str(tmp_path / "mesh.npz"),
                 keypoints=str(tmp_path / "kp.npz"), kinematics=str(tmp_path / "ik.mot"),
-                scales=str(tmp_path / "scales.json"), config=str(tmp_path / "cfg.yaml"))
+                scales=str(tmp_path / "scales.json"), config=(tmp_path / "cfg.yaml").read_text())
 
 
 def test_scene_task_and_failure_record(clip_params, tmp_path):
