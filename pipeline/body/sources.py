@@ -37,6 +37,8 @@ SOURCE_KINDS = ("amass", "markers", "opensim", "library", "anny_walk")
 AMASS_POSE_SIZES = {165: "smplx", 156: "smplh"}
 AMASS_FPS_KEYS = ("mocap_framerate", "mocap_frame_rate")
 GENDERS = ("neutral", "male", "female")
+_AMASS_FIELDS = ("poses", "trans", "betas", "gender", "surface_model_type", "root_orient", "pose_body", "pose_hand",
+                 "pose_jaw", "pose_eye") + AMASS_FPS_KEYS
 
 
 @dataclass(frozen=True)
@@ -177,11 +179,15 @@ def read_amass(path: str | Path, fps: float | None = None, max_seconds: float = 
     data = {}
     try:
         with np.load(path, allow_pickle=False) as z:
+            # Only the fields used are read: AMASS SMPL-X files also hold pickled dicts
+            # (e.g. markers_latent_vids), which are never unpickled (unsafe) nor needed.
             for k in z.files:
+                if k not in _AMASS_FIELDS:
+                    continue
                 try:
                     data[k] = z[k]
                 except ValueError as exc:
-                    if "allow_pickle" in str(exc):  # pickled objects: never unpickled (unsafe)
+                    if "allow_pickle" in str(exc):
                         raise MotionSourceError(f"{path}: field '{k}' is a pickled object array; "
                                                 "store it as a plain numeric/string array") from None
                     raise

@@ -20,6 +20,24 @@ def test_amass_is_read_and_resampled(tmp_path, model_type, P, key):
     assert read_amass(f).n_frames == 121  # default: keep the file's rate
 
 
+def test_amass_smplx_release_layout_with_extra_pickled_fields(tmp_path):
+    """AMASS SMPL-X files split the pose (root_orient/pose_body/...) and carry pickled extras."""
+    f = write_amass(tmp_path / "x.npz", "smplx", T=10, fps=120.0, fps_key="mocap_frame_rate")
+    raw = dict(np.load(f))
+    poses = raw.pop("poses")
+    raw.update(root_orient=poses[:, :3], pose_body=poses[:, 3:66], pose_jaw=poses[:, 66:69], pose_eye=poses[:, 69:75],
+               pose_hand=poses[:, 75:], markers_latent_vids=np.array([{"C7": 3832}], dtype=object))
+    g = tmp_path / "g.npz"
+    np.savez(g, **raw)
+    m = read_amass(g)
+    assert m.model_type == "smplx" and np.allclose(m.poses, poses) and m.source_fps == 120.0
+    bad = dict(np.load(f))
+    bad["gender"] = np.array([{"g": 1}], dtype=object)
+    np.savez(tmp_path / "p.npz", **bad)
+    with pytest.raises(MotionSourceError, match="field 'gender' is a pickled object array"):
+        read_amass(tmp_path / "p.npz")
+
+
 def test_slerp_takes_the_short_way_between_rotations():
     rv = np.array([[[0, 0, 0.0]], [[0, 0, np.pi / 2]]])
     mid = slerp_rotvecs(rv, np.array([0.0, 1.0]), np.array([0.5]))
