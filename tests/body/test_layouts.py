@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-import torch
 
 from pipeline import axes
 from pipeline.body.landmarks import joint_alias_table

@@ -70,8 +70,15 @@ def test_body_follows_the_skeleton_rigidly(anny_body, generic):
     mesh = retarget_mesh(anny_body, rig, sk, q, fps=30.0, scales=S, progress=False)
     assert mesh.vertices.shape == (13, anny_body.num_vertices, 3) and mesh.topology == "anny"
     fk = sk(q, scales=S.expand(len(q), -1, -1))
-    # joints: knee and ankle bone heads on the skeleton's knee and ankle centres
-    from pipeline.body.models.anny_model import AnnyBody  # noqa: F401 (type of anny_body)
+    # joints: the body's knee, ankle, shoulder and elbow bone heads on the skeleton's joint centres
+    from pipeline import axes
+    from pipeline.body.retarget import bone_poses_from_skeleton
+
+    heads = axes.anny_to_opensim(bone_poses_from_skeleton(rig, fk.body_rotations, fk.body_origins)[..., :3, 3].numpy())
+    for bone, osim_body in (("lowerleg01.R", "tibia_r"), ("foot.L", "talus_l"), ("upperarm01.R", "humerus_r"),
+                            ("lowerarm01.L", "ulna_l")):
+        d = np.linalg.norm(heads[:, anny_body.joint_index(bone)] - fk.body_origins[:, sk.body_names.index(osim_body)].numpy(), axis=-1)
+        assert d.max() < 0.03, (bone, d.max())
     lay = load_layout("anny")
     md = virtual_markers(mesh, lay, normal_offset=0.0)
     bidx = {b: i for i, b in enumerate(sk.body_names)}

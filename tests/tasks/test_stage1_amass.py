@@ -12,7 +12,7 @@ from pipeline.layout import Layout
 from pipeline.tasks.ik import run_stage1
 from tests.body.amass_fixture import PELVIS_HEIGHT, write_amass
 
-BACKENDS = ["opensim"]  # TODO torch once kin-core lands IK and scaling
+BACKENDS = ["torch", "opensim"]
 
 
 def _cfg(standin_folder, backend, *extra):

@@ -15,8 +15,7 @@ def _files(root):
 
 
 def _cfg(standin_folder, *extra):
-    return load_config(None, [f"paths.smplx_models={standin_folder}", "motion.fps=30",
-                              "kinematics.scale.backend=opensim", "kinematics.ik.backend=opensim", *extra])
+    return load_config(None, [f"paths.smplx_models={standin_folder}", "motion.fps=30", *extra])
 
 
 def test_amass_with_nans_truncated_or_unknown_gender_leave_nothing(tmp_path, standin_folder):

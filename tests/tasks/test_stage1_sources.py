@@ -9,14 +9,11 @@ from pipeline.kinematics.mot import read_mot, write_mot
 from pipeline.layout import Layout
 from pipeline.tasks.ik import run_stage1
 
-SCALE = "kinematics.scale.backend=opensim"  # TODO: the torch default once kin-core lands scaling
-
-
 def test_opensim_motion_skips_ik(tmp_path):
     from pipeline.body.motion_library import load_motion
 
     src = write_mot(tmp_path / "squat.mot", load_motion("squat", fps=100.0, duration=1.0))
-    cfg = load_config(None, ["motion.fps=50", "body.shape=average", SCALE])
+    cfg = load_config(None, ["motion.fps=50", "body.shape=average"])
     assert run_stage1(tmp_path / "out", "s1", "squat", str(src), cfg)
     lay = Layout(tmp_path / "out")
     mp = lay.motion("s1", "squat")
@@ -30,7 +27,7 @@ def test_opensim_motion_skips_ik(tmp_path):
 
 
 def test_anny_walk_cycle_through_scale_and_ik(tmp_path):
-    cfg = load_config(None, ["motion.fps=30", "motion.max_seconds=3.3", "body.shape=average", SCALE])
+    cfg = load_config(None, ["motion.fps=30", "motion.max_seconds=3.3", "body.shape=average"])
     assert run_stage1(tmp_path / "out", "s1", "walk", "anny:walk", cfg)
     mp = Layout(tmp_path / "out").motion("s1", "walk")
     ik = read_mot(mp.ik_mot)
