@@ -217,6 +217,12 @@ class Skeleton(torch.nn.Module):
 
     # ------------------------------------------------------------------------------------------
 
+    def to(self, *args, **kwargs) -> "Skeleton":
+        """A Skeleton of the same model on another device / dtype (a new object: the constants
+        are plain tensors, built for one device and dtype)."""
+        device, dtype, _, _ = torch._C._nn._parse_to(*args, **kwargs)
+        return Skeleton(self.model, dtype=dtype or self.dtype, device=device or self.device)
+
     def _tensor(self, x) -> torch.Tensor:
         return torch.as_tensor(x, dtype=self.dtype, device=self.device)
 
