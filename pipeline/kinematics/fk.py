@@ -64,18 +64,6 @@ def _skew_np(v: np.ndarray) -> np.ndarray:
     return np.stack([o, -z, y, z, o, -x, -y, x, o], -1).reshape(v.shape[:-1] + (3, 3))
 
 
-def _rodrigues(axes: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
-    """Rotation matrices about unit ``axes (N, 3)`` by ``angles (..., N)`` -> ``(..., N, 3, 3)``."""
-    x, y, z = axes.unbind(-1)
-    zero = torch.zeros_like(x)
-    K = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], -1).reshape(-1, 3, 3)
-    K2 = K @ K
-    s = torch.sin(angles)[..., None, None]
-    c = torch.cos(angles)[..., None, None]
-    eye = torch.eye(3, dtype=axes.dtype, device=axes.device)
-    return eye + s * K + (1.0 - c) * K2
-
-
 class Skeleton(torch.nn.Module):
     """Torch forward kinematics of an :class:`OsimModel`.
 
@@ -132,8 +120,6 @@ class Skeleton(torch.nn.Module):
         for a, b in self._levels:
             if any(p > a for p in parent_pos[a:b]):
                 raise KinematicsError("internal: a parent is not on an earlier level")
-        self._parent_pos = [torch.tensor(parent_pos[a:b], dtype=torch.long, device=self.device)
-                            for a, b in self._levels]
         anc = np.array([0] + parent_pos)  # ancestor position of each level position (ground: itself)
         self._jumps = []
         while np.any(anc != 0):
@@ -146,7 +132,6 @@ class Skeleton(torch.nn.Module):
         self._body_pos = torch.tensor([pos_of_body[b] for b in self.body_names], dtype=torch.long, device=self.device)
         inv = np.argsort(order)
         self._joint_pos = torch.tensor(inv, dtype=torch.long, device=self.device)
-        self._order = order
         # scale rows: index into (B+1) "ground + bodies (model order)" scale table
         self._parent_scale_row = torch.tensor([bidx[model.joints[k].parent.body] for k in order], dtype=torch.long, device=self.device)
         self._child_scale_row = torch.tensor([bidx[model.joints[k].child.body] for k in order], dtype=torch.long, device=self.device)
@@ -158,7 +143,6 @@ class Skeleton(torch.nn.Module):
         self.M_cf = torch.tensor(np.stack([j.child.translation_matrix for j in jl]) if J else np.zeros((0, 3, 3)), **kw)
         axes = np.array([[ax.axis / np.linalg.norm(ax.axis) for ax in j.spatial_transform] for j in jl]).reshape(J, 6, 3)
         self.axes = torch.tensor(axes, **kw)
-        self._rot_axes = self.axes[:, :3].reshape(-1, 3)
         funcs, coord_of_axis, scaled = [], [], []
         for j in jl:
             for k, ax in enumerate(j.spatial_transform):
@@ -168,7 +152,6 @@ class Skeleton(torch.nn.Module):
                 scaled.append(k >= 3 and not ident)
         self.bank = FunctionBank(funcs, dtype, self.device)
         self._axis_coord = torch.tensor([max(c, 0) for c in coord_of_axis], dtype=torch.long, device=self.device)
-        self._axis_has_coord = torch.tensor([c >= 0 for c in coord_of_axis], device=self.device).reshape(J, 6)
         self.axis_coordinate = np.array(coord_of_axis).reshape(J, 6)[inv]  # model joint order, -1: none
         self._axis_scaled = torch.tensor(scaled, device=self.device).reshape(J, 6)
         self._abs_axes_t = self.axes[:, 3:].abs()  # (J, 3, 3) |a_k| for translation axes
@@ -233,6 +216,12 @@ class Skeleton(torch.nn.Module):
         self.keypoint_names = list(self.joint_names) + [f"{b}_com" for b in self.body_names]
 
     # ------------------------------------------------------------------------------------------
+
+    def to(self, *args, **kwargs) -> "Skeleton":
+        """A Skeleton of the same model on another device / dtype (a new object: the constants
+        are plain tensors, built for one device and dtype)."""
+        device, dtype, _, _ = torch._C._nn._parse_to(*args, **kwargs)
+        return Skeleton(self.model, dtype=dtype or self.dtype, device=device or self.device)
 
     def _tensor(self, x) -> torch.Tensor:
         return torch.as_tensor(x, dtype=self.dtype, device=self.device)

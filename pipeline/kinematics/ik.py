@@ -790,7 +790,8 @@ def solve_ik(
                 t0 = time.perf_counter()
                 q, cost, conv, it = _lm(prob, init[a:a + n], target[ix], wnorm[ix], tt[ix], tw_t, iters, tolerance)
                 total_it += it
-                log.debug("IK stage: %d frames, %d iterations, %.3f s", len(ix), it, time.perf_counter() - t0)
+                (log.info if progress and T >= 500 else log.debug)(
+                    "IK: %d frames solved in %d iterations, %.2f s", len(ix), it, time.perf_counter() - t0)
                 parts.append((q, cost, conv))
             if len(parts) == 1:
                 return parts[0]
@@ -802,29 +803,38 @@ def solve_ik(
         # 1) coarsest frames, independently, from the rigid root fit (or q0)
         coarse = levels[0]
         qc, cc, convc = run(coarse, start[coarse], 2 * max_iterations)
-        # 2) continuity: a coarse frame whose solution jumps from its predecessor's (> 0.5 rad or
-        #    0.5 m in a coordinate) is re-solved from the predecessor's; the better fit is kept
-        #    and vice versa, repeated, so a run of flipped frames is repaired from its good end
+        # 2) continuity: where the solutions of neighbouring coarse frames jump (> 0.5 rad or 0.5 m
+        #    in a coordinate), each frame is re-solved from its neighbour's solution (forward and
+        #    backward) and keeps a clearly better fit; on a tie (two equally good branches) it
+        #    takes its predecessor's branch if that predecessor is itself continuous. Passes repeat
+        #    until nothing changes, so a run of flipped frames is repaired from its good end.
         n_c = len(coarse)
-        for _ in range(8 if n_c > 1 and not per_frame_start else 0):
-            jump = ((qc[1:] - qc[:-1]).abs().amax(-1) > 0.5).nonzero().flatten().tolist()  # between i, i+1
-            if not jump:
-                break
-            frames_ = [i + 1 for i in jump] + jump  # forward: i+1 from i; backward: i from i+1
-            seeds_ = [i for i in jump] + [i + 1 for i in jump]
-            ft = torch.tensor(frames_, dtype=torch.long, device=sk.device)
-            seed = qc[torch.tensor(seeds_, dtype=torch.long, device=sk.device)]
-            q2, c2, conv2 = run([coarse[i] for i in frames_], seed, max_iterations)
-            changed = False
-            for k, i in enumerate(frames_):
-                # keep a clearly better fit; on a tie, a different minimum (> 0.1 rad away) nearer
-                # its seed (the continuous choice in a symmetric or flat case)
-                better = bool(c2[k] < cc[i] * (1 - 1e-6))
-                tie = bool((c2[k] - cc[i]).abs() <= 1e-6 * cc[i] + 1e-15)
-                closer = bool((q2[k] - seed[k]).abs().max() < (qc[i] - seed[k]).abs().max())
-                if better or (tie and closer and bool((q2[k] - qc[i]).abs().max() > 0.1)):
-                    qc[i], cc[i], convc[i] = q2[k], c2[k], conv2[k]
-                    changed = True
+
+        def _repair(direction: int) -> bool:
+            jmp = ((qc[1:] - qc[:-1]).abs().amax(-1) > 0.5).tolist()  # between i and i+1
+            if direction > 0:  # frame i+1 from i; "stable": i did not itself jump from i-1
+                pairs = [(i + 1, i, i == 0 or not jmp[i - 1]) for i, j in enumerate(jmp) if j]
+            else:  # frame i from i+1
+                pairs = [(i, i + 1, False) for i, j in enumerate(jmp) if j]
+            if not pairs:
+                return False
+            ft = torch.tensor([f for f, _, _ in pairs], dtype=torch.long, device=sk.device)
+            seed = qc[torch.tensor([g for _, g, _ in pairs], dtype=torch.long, device=sk.device)]
+            stable = torch.tensor([st for _, _, st in pairs], dtype=torch.bool, device=sk.device)
+            q2, c2, conv2 = run([coarse[f] for f, _, _ in pairs], seed, max_iterations)
+            c1, q1 = cc[ft], qc[ft]
+            # a wrong basin costs clearly more; equal within 1e-4 (or (1 um)^2 for exact fits) is a
+            # tie, which only a stable predecessor decides (one convention: no ping-pong)
+            better = c2 < c1 * (1 - 1e-3) - 1e-12
+            tie = (c2 - c1).abs() <= 1e-4 * c1 + 1e-12
+            take = better | (stable & tie & ((q2 - q1).abs().amax(-1) > 0.1))
+            kk = torch.nonzero(take).flatten()
+            qc[ft[kk]], cc[ft[kk]], convc[ft[kk]] = q2[kk], c2[kk], conv2[kk]
+            return bool(kk.numel())
+
+        for _ in range(n_c if n_c > 1 and not per_frame_start else 0):
+            changed = _repair(+1)
+            changed = _repair(-1) or changed
             if not changed:
                 break
         ci = torch.tensor(coarse, dtype=torch.long, device=sk.device)
@@ -838,8 +848,12 @@ def solve_ik(
             lo_i = hi_i - 1
             a = np.clip((r_np - c_np[lo_i]) / np.maximum(c_np[hi_i] - c_np[lo_i], 1), 0.0, 1.0)
             a = torch.tensor(a, **kw).unsqueeze(-1)
-            qd = qf[torch.as_tensor(c_np)]
-            init = qd[torch.as_tensor(lo_i)] * (1 - a) + qd[torch.as_tensor(hi_i)] * a
+            qd = qf[torch.as_tensor(c_np, device=sk.device)]
+            q_lo, q_hi = qd[torch.as_tensor(lo_i, device=sk.device)], qd[torch.as_tensor(hi_i, device=sk.device)]
+            init = q_lo * (1 - a) + q_hi * a
+            # never interpolate across a jump (two branches): start from the nearer neighbour
+            apart = ((q_hi - q_lo).abs().amax(-1) > 0.5).unsqueeze(-1)
+            init = torch.where(apart, torch.where(a < 0.5, q_lo, q_hi), init)
             qr, cr, convr = run(idx, init, max_iterations)
             ri_t = torch.tensor(idx, dtype=torch.long, device=sk.device)
             qf[ri_t], cost[ri_t], conv[ri_t] = qr, cr, convr

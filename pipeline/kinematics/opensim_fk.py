@@ -1,6 +1,7 @@
 """Reference forward kinematics through the real ``opensim`` package (parity tests, benchmarks).
 
 Slow (a Python loop over frames); it exists to judge :class:`pipeline.kinematics.fk.Skeleton`.
+OpenSim's IK tool as a reference is :func:`pipeline.kinematics.opensim_tools.run_ik_tool`.
 """
 
 from __future__ import annotations
@@ -141,71 +142,3 @@ def _vec(v) -> np.ndarray:
 
 def _mat(R) -> np.ndarray:
     return np.array([[R.get(i, j) for j in range(3)] for i in range(3)])
-
-
-@dataclass
-class OpenSimIK:
-    """What OpenSim's InverseKinematicsTool produced (reference for tests and benchmarks)."""
-
-    coordinate_names: list[str]
-    times: np.ndarray  # (T,)
-    q: np.ndarray  # (T, C) radians / metres (converted from the .mot's degrees)
-    seconds: float  # wall time of InverseKinematicsTool.run()
-
-
-def read_mot_radians(path: str | Path, model_path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """A coordinates .mot/.sto written by OpenSim -> (names, times, values in rad / m).
-
-    Minimal reader for reference results; rotational columns are converted with the model's
-    motion types when the file says ``inDegrees=yes``.
-    """
-    lines = Path(path).read_text().splitlines()
-    end = next(i for i, ln in enumerate(lines) if ln.strip().lower() == "endheader")
-    header = {ln.split("=")[0].strip(): ln.split("=", 1)[1].strip() for ln in lines[:end] if "=" in ln}
-    cols = lines[end + 1].split()
-    data = np.array([[float(v) for v in ln.split()] for ln in lines[end + 2:] if ln.strip()])
-    names, vals = cols[1:], data[:, 1:]
-    if header.get("inDegrees", "no").lower() == "yes":
-        from .osim import ROTATIONAL, load_osim
-
-        mt = {c.name: c.motion_type for c in load_osim(model_path).coordinates}
-        rot = np.array([mt.get(n) == ROTATIONAL for n in names])
-        vals = vals.copy()
-        vals[:, rot] = np.deg2rad(vals[:, rot])
-    return names, data[:, 0], vals
-
-
-def opensim_ik(setup: str | Path, out_dir: str | Path, model_file: str | Path | None = None,
-               marker_file: str | Path | None = None, accuracy: float | None = None) -> OpenSimIK:
-    """Run OpenSim's InverseKinematicsTool from a setup XML, writing only into ``out_dir``.
-
-    ``model_file`` / ``marker_file`` override the setup's (paths inside a setup are relative to
-    its folder). ``accuracy`` overrides the setup's solver accuracy. Error and marker-location
-    reports are switched off.
-    """
-    import time
-
-    osim = _quiet()
-    setup = Path(setup).resolve()
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tool = osim.InverseKinematicsTool(str(setup))
-    if model_file is not None:
-        tool.set_model_file(str(Path(model_file).resolve()))
-    if marker_file is not None:
-        tool.setMarkerDataFileName(str(Path(marker_file).resolve()))
-    out = (out_dir / "opensim_ik.mot").resolve()
-    tool.setOutputMotionFileName(str(out))
-    tool.setResultsDir(str(out_dir.resolve()))
-    if accuracy is not None:
-        tool.set_accuracy(float(accuracy))
-    tool.set_report_errors(False)
-    tool.set_report_marker_locations(False)
-    model_path = Path(tool.get_model_file())
-    if not model_path.is_absolute():
-        model_path = setup.parent / model_path
-    t0 = time.perf_counter()
-    tool.run()
-    seconds = time.perf_counter() - t0
-    names, times, q = read_mot_radians(out, model_path)
-    return OpenSimIK(names, times, q, seconds)

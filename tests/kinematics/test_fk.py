@@ -70,3 +70,10 @@ def test_keypoints_and_shape_errors(zoo):
         sk(sk.default_q(), torch.ones(2, 3))
     with pytest.raises(KinematicsError, match="marker_offsets"):
         sk(sk.default_q(), None, torch.zeros(2, 3))
+
+
+def test_to_makes_a_skeleton_for_another_dtype(zoo):
+    sk = Skeleton(zoo)
+    sk32 = sk.to(torch.float32)
+    assert sk32.dtype == torch.float32 and sk32(sk32.default_q()).markers.dtype == torch.float32
+    assert sk.to("cpu").device == torch.device("cpu")

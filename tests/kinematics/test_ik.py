@@ -185,3 +185,42 @@ def test_batch_limit_and_strides_give_the_same_answer(generic):
     for r in (b, c):
         assert np.abs(r.marker_rmse).max() < 1e-6
         assert np.abs(r.q - a.q)[:, [i for i, n in enumerate(generic.coordinate_names) if "mtp" not in n]].max() < 1e-5
+
+
+def _arm_osim() -> str:
+    """A planar two-link arm (pin joints about z) with one marker at its tip: every reachable tip
+    position has two exact solutions (elbow up, elbow down), each in many 2-pi representations."""
+    def body(n):
+        return f'<Body name="{n}"><mass>1</mass><mass_center>0.2 0 0</mass_center><inertia>0.01 0.01 0.01 0 0 0</inertia></Body>'
+
+    def off(n, parent, t):
+        return (f'<PhysicalOffsetFrame name="{n}"><socket_parent>{parent}</socket_parent><translation>{t}</translation>'
+                '<orientation>0 0 0</orientation></PhysicalOffsetFrame>')
+
+    def pin(n, p, c, t, q, d):
+        return (f'<PinJoint name="{n}"><socket_parent_frame>{p}_o</socket_parent_frame><socket_child_frame>{c}_o'
+                f'</socket_child_frame><coordinates><Coordinate name="{q}"><default_value>{d}</default_value>'
+                f'<range>-10 10</range></Coordinate></coordinates><frames>'
+                f'{off(p + "_o", "/ground" if p == "ground" else "/bodyset/" + p, t)}{off(c + "_o", "/bodyset/" + c, "0 0 0")}'
+                f'</frames></PinJoint>')
+
+    return ('<OpenSimDocument Version="40000"><Model name="arm"><Ground name="ground"/>'
+            f'<BodySet name="bodyset"><objects>{body("l1")}{body("l2")}</objects></BodySet>'
+            f'<JointSet name="jointset"><objects>{pin("j1", "ground", "l1", "0 0 0", "t1", 0.0)}'
+            f'{pin("j2", "l1", "l2", "0.4 0 0", "t2", 0.3)}</objects></JointSet>'
+            '<MarkerSet name="markerset"><objects><Marker name="tip"><socket_parent_frame>/bodyset/l2'
+            '</socket_parent_frame><location>0.3 0 0</location></Marker></objects></MarkerSet></Model></OpenSimDocument>')
+
+
+@pytest.mark.parametrize("stride", [16, 1])
+def test_warm_start_keeps_one_branch_through_ambiguities(tmp_path, stride):
+    """Cold solves of a full turn land on both elbow branches and several 2-pi representations;
+    the continuity repair and the interpolation give one continuous solution."""
+    p = tmp_path / "arm.osim"
+    p.write_text(_arm_osim())
+    sk = Skeleton(load_osim(p))
+    T = 400
+    q = np.stack([np.linspace(0, 2 * np.pi, T), np.full(T, 1.2)], -1)
+    res = solve_ik(sk, sk(torch.tensor(q)).markers.numpy(), ["tip"], stride=stride, progress=False)
+    assert np.nanmax(res.marker_rmse) < 1e-6
+    assert np.abs(np.diff(res.q, axis=0)).max() < 0.05  # no jump between frames
