@@ -35,6 +35,17 @@ Run 'odah config --list' to see every configuration key, its default, unit and r
 """
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keep descriptions and examples as written; append an option's default unless its help
+    already says it or there is none."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS, []):
+            return text
+        return text + " (default: %(default)s)"
+
+
 def _common_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     g = common.add_argument_group("configuration and output")
@@ -59,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, module_name in COMMANDS:
         module = importlib.import_module(f"pipeline.commands.{module_name}")
         p = sub.add_parser(name, help=module.HELP, description=getattr(module, "DESCRIPTION", module.HELP),
-                           parents=[common], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                           parents=[common], formatter_class=HelpFormatter)
         module.add_arguments(p)
         p.set_defaults(_module=module)
     return parser
