@@ -41,7 +41,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if "default" in text or action.default in (None, False, argparse.SUPPRESS, []):
+        if "default" in text or action.required or action.default in (None, False, argparse.SUPPRESS, []):
             return text
         return text + " (default: %(default)s)"
 

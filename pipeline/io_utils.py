@@ -65,3 +65,17 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     return Path(path)
+
+
+def atomic_savez(path: str | Path, compressed: bool = False, **arrays) -> Path:
+    """``np.savez`` (or ``savez_compressed``) of ``arrays`` to ``path``, atomically.
+
+    Values are passed through ``np.asarray``; strings become numpy string scalars.
+    """
+    import numpy as np
+
+    save = np.savez_compressed if compressed else np.savez
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            save(fh, **{k: np.asarray(v) for k, v in arrays.items()})
+    return Path(path)

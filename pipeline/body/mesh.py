@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BodyModelError
-from ..io_utils import atomic_path
+from ..io_utils import atomic_savez
 
 #: The body-part vocabulary shared by every topology. ``limb_coord`` runs from 0 at a part's
 #: proximal end to 1 at its distal end (shoulder -> elbow for upperarm, hip -> knee for thigh,
@@ -110,10 +110,7 @@ class MeshSequence:
             arrays["uv_faces"] = np.asarray(self.uv_faces, np.int32)
         for k, val in self.extras.items():
             arrays[f"extra_{k}"] = np.asarray(val)
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez_compressed(fh, **arrays)
-        return path
+        return atomic_savez(path, compressed=True, **arrays)
 
     @classmethod
     def load(cls, path: str | Path) -> "MeshSequence":

@@ -28,7 +28,7 @@ import yaml
 
 from .. import axes
 from ..errors import MotionIOError, MotionSourceError
-from ..io_utils import atomic_path
+from ..io_utils import atomic_savez
 from ..log import get_logger
 
 log = get_logger("body.sources")
@@ -403,10 +403,7 @@ def save_source(path: str | Path, kind: str, **arrays) -> Path:
     """Write the normalised motion of a source (kind + arrays) atomically."""
     if kind not in SOURCE_KINDS:
         raise MotionSourceError(f"unknown source kind {kind!r}")
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, kind=np.str_(kind), **{k: np.asarray(v) for k, v in arrays.items()})
-    return Path(path)
+    return atomic_savez(path, compressed=True, kind=np.str_(kind), **arrays)
 
 
 def load_source(path: str | Path) -> dict:

@@ -18,18 +18,7 @@ columns that are not coordinates of the model are ignored.
 example:  odah fk --model generic --motion walk.mot --out walk_fk.npz"""
 
 
-class HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """Keeps the description's layout; shows a default only when it says something."""
-
-    def _get_help_string(self, action):
-        text = action.help or ""
-        if "default" in text or action.default in (None, False, argparse.SUPPRESS) or action.required:
-            return text
-        return text + " (default: %(default)s)"
-
-
 def add_model_argument(p: argparse.ArgumentParser) -> None:
-    p.formatter_class = HelpFormatter
     from ..config.schema import KinematicsConfig
 
     p.add_argument("--model", metavar="M.osim", default=argparse.SUPPRESS,
@@ -92,64 +81,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", type=int, default=4096, metavar="FRAMES", help="frames per FK batch")
 
 
-def compute_fk(model, motion, scales=None, device="cpu", batch: int = 4096) -> dict:
-    """FK labels of ``motion`` on ``model`` (an OsimModel): the arrays ``odah fk`` saves."""
-    import numpy as np
-    import torch
-
-    from ..errors import KinematicsError
-    from ..kinematics.fk import Skeleton
-    from ..log import get_logger, progress
-
-    log = get_logger("fk")
-    names = model.coordinate_names
-    present = [n for n in names if n in motion.names]
-    if not present:
-        raise KinematicsError(f"{motion._where()}: no column is a coordinate of model {model.name!r} "
-                              f"(columns: {', '.join(motion.names[:10])}...)")
-    missing = [n for n in names if n not in motion.names]
-    if missing:
-        log.warning("%s: %d coordinates not in the motion take their default value: %s",
-                    motion._where(), len(missing), ", ".join(missing))
-    extra = [n for n in motion.names if n not in names]
-    if extra:
-        log.info("%s: columns ignored (not coordinates of the model): %s", motion._where(), ", ".join(extra))
-    q = motion.reorder(names, fill={c.name: c.default_value for c in model.coordinates}).values
-    if not np.isfinite(q).all():
-        bad = [names[j] for j in np.flatnonzero(~np.isfinite(q).all(axis=0))]
-        raise KinematicsError(f"{motion._where()}: NaN/inf values in coordinate(s) {', '.join(bad)}")
-    sk = Skeleton(model, dtype=torch.float64, device=device)
-    s = torch.as_tensor(scales, dtype=torch.float64, device=device) if scales is not None else None
-    parts = {k: [] for k in ("markers", "joint_centres", "body_coms", "q")}
-    starts = range(0, len(q), max(1, batch))
-    with torch.inference_mode():
-        for a in progress(starts, desc="fk", total=len(starts), unit="batch"):
-            out = sk(torch.as_tensor(q[a:a + batch], dtype=torch.float64, device=device), scales=s)
-            for k in parts:
-                parts[k].append(getattr(out, k).cpu().numpy())
-    res = {k: np.concatenate(v) for k, v in parts.items()}
-    res["keypoints"] = np.concatenate([res["joint_centres"], res["body_coms"]], axis=1)
-    res.update(
-        times=motion.times, coordinate_names=np.array(names), marker_names=np.array(model.marker_names),
-        joint_names=np.array(model.joint_names), body_names=np.array(model.body_names),
-        keypoint_names=np.array(sk.keypoint_names),
-    )
-    return res
-
-
-def save_npz(path: str | Path, arrays: dict, **meta) -> Path:
-    """Atomic ``np.savez`` (the file appears whole or not at all)."""
-    import numpy as np
-
-    from ..io_utils import atomic_path
-
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays, **{k: np.array(v) for k, v in meta.items()})
-    return Path(path)
-
-
 def run(args, cfg) -> int:
+    from ..io_utils import atomic_savez
+    from ..kinematics.labels import compute_fk
     from ..kinematics.mot import read_mot
     from ..kinematics.osim import load_osim
     from ..log import get_logger
@@ -160,8 +94,8 @@ def run(args, cfg) -> int:
     motion = read_mot(args.motion, model=model)
     device = torch_device(getattr(args, "device", None) or cfg.kinematics.ik.device)
     res = compute_fk(model, motion, scale_table(model, args.scales), device=device, batch=args.batch)
-    out = save_npz(args.out, res, units="m", frame="ground (OpenSim axes, Y up)", model=str(model_path),
-                   motion=str(Path(args.motion).resolve()))
+    out = atomic_savez(args.out, **res, units="m", frame="ground (OpenSim axes, Y up)", model=str(model_path),
+                       motion=str(Path(args.motion).resolve()))
     log.info("wrote %s: %d frames, %d markers, %d joint centres, %d body COMs", out, len(res["times"]),
              res["markers"].shape[1], res["joint_centres"].shape[1], res["body_coms"].shape[1])
     return 0

@@ -30,6 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _mannequin_inputs(cfg, clip: str, frames: int):
     import numpy as np
 
+    from ..io_utils import atomic_savez
     from ..layout import Layout
     from ..scene.mannequin import mannequin
 
@@ -37,7 +38,7 @@ def _mannequin_inputs(cfg, clip: str, frames: int):
     folder = Layout(cfg.paths.output_root).root.resolve() / "mannequin" / clip
     folder.mkdir(parents=True, exist_ok=True)
     mesh.save(folder / "mesh.npz")
-    np.savez(folder / "keypoints.npz", keypoints=kp, names=np.array(names))
+    atomic_savez(folder / "keypoints.npz", keypoints=kp, names=np.array(names))
     return str(folder / "mesh.npz"), str(folder / "keypoints.npz")
 
 

@@ -272,7 +272,6 @@ class Skeleton(torch.nn.Module):
             raise KinematicsError(f"q: expected (..., {self.n_coordinates}) coordinates, got {tuple(q.shape)}")
         batch = q.shape[:-1]
         r = self._core(q.reshape(-1, self.n_coordinates), scales, marker_offsets, batch, jacobian_data, coms)
-        N = r["q"].shape[0]
 
         def pub(t, tail):  # (K, N, *tail) -> (*batch, K, *tail)
             return t.movedim(1, 0).reshape(batch + (t.shape[0],) + tail)

@@ -302,7 +302,6 @@ class FunctionBank:
         return out
 
     def _pw(self, x: torch.Tensor, want_value: bool, want_slope: bool):
-        S = self.pw_X.shape[0]
         k = (x.unsqueeze(-1) > self.pw_interior.unsqueeze(1)).sum(-1)  # (S, N) segment index
         flat = k + self._pw_row_offset
         xk = self.pw_X.reshape(-1)[flat]

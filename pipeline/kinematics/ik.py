@@ -737,7 +737,6 @@ def solve_ik(
     Returns an :class:`IKResult`. Raises :class:`KinematicsError` on bad shapes or when no data
     marker is in the model.
     """
-    model = sk.model
     with torch.inference_mode():
         kw = dict(dtype=sk.dtype, device=sk.device)
         d = _prepare(sk, markers, marker_names, weights, coordinate_tasks, scales, marker_offsets, log_ignored=True)

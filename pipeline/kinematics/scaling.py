@@ -248,7 +248,6 @@ def scale_torch(
             parts.append((d * free_off.unsqueeze(-1) / SIGMA_OFFSET).reshape(-1))
         return torch.cat(parts)
 
-    eye_p = torch.eye(P, **kw)
 
     def prior_jacobian(s0):
         # the priors are linear: their Jacobian is constant (computed by differencing once)

@@ -19,7 +19,7 @@ import numpy as np
 from .. import axes
 from ..body.mesh import MeshSequence
 from ..errors import BodyModelError, RenderError
-from ..io_utils import atomic_path
+from ..io_utils import atomic_path, atomic_savez
 from ..layout import VIEWS
 from ..scene.camera import PinholeCamera
 from ..scene.clothing import REGION_NAMES, Manifest, face_regions
@@ -93,9 +93,7 @@ def prepare_clip_job(
     verts_bl = axes.opensim_to_blender(np.asarray(mesh.vertices, np.float64)).astype(np.float32)
     regions = face_regions(mesh, manifest, spec.clothing, clip)
     mesh_npz = work_dir / "mesh.npz"
-    with atomic_path(mesh_npz) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, rest=verts_bl[0], faces=np.asarray(mesh.faces, np.int32), regions=regions)
+    atomic_savez(mesh_npz, rest=verts_bl[0], faces=np.asarray(mesh.faces, np.int32), regions=regions)
     pc2 = write_pc2(work_dir / "mesh.pc2", verts_bl)
 
     materials: dict[str, Any] = {"skin": {

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..body.mesh import MeshSequence
 from ..errors import SceneError
-from ..io_utils import atomic_path, atomic_write_text
+from ..io_utils import atomic_path, atomic_savez, atomic_write_text
 from ..layout import VIEWS, ClipPaths
 from .camera import PinholeCamera
 from .spec import SceneSpec
@@ -189,9 +189,7 @@ def cameras_json(spec: SceneSpec) -> dict:
 
 
 def _save_npz(path: Path, **arrays) -> None:
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
+    atomic_savez(path, compressed=True, **arrays)
 
 
 def _copy(src: str | Path, dst: Path, what: str, clip: str) -> None:

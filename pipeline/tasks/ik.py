@@ -9,12 +9,11 @@ import luigi
 
 from .markers import MarkersTask
 from .motion import Stage1Task
-from .scale import ScaleTask
 
 
 class IKTask(Stage1Task):
     def requires(self):
-        return {"scale": ScaleTask(**self.stage_params()), "markers": MarkersTask(**self.stage_params())}
+        return {"scale": self.scale_task(), "markers": MarkersTask(**self.stage_params())}
 
     def output(self):
         mp = self.motion_paths
@@ -64,7 +63,7 @@ class BodyMeshTask(Stage1Task):
     (``motions/<mid>/body_fit.npz``, a :class:`~pipeline.body.mesh.MeshSequence` for the renderer)."""
 
     def requires(self):
-        return {"ik": IKTask(**self.stage_params()), "scale": ScaleTask(**self.stage_params()),
+        return {"ik": IKTask(**self.chain_params()), "scale": self.scale_task(),
                 "markers": MarkersTask(**self.stage_params())}
 
     def output(self):

@@ -30,11 +30,10 @@ class MarkersTask(Stage1Task):
         return out
 
     def run(self):
-        import numpy as np
 
         from ..body.sources import load_source
         from ..body.stage1 import _skeleton, make_markers, subject_body
-        from ..io_utils import atomic_path
+        from ..io_utils import atomic_savez
         from ..kinematics.mot import write_mot
         from ..kinematics.trc import write_trc
 
@@ -45,9 +44,7 @@ class MarkersTask(Stage1Task):
         out = self.output()
         if "body" in out:
             body = dict(body, **{k: v for k, v in res.info.items() if k in ("height", "mass") and k not in body})
-            with atomic_path(out["body"].path) as tmp:
-                with open(tmp, "wb") as fh:
-                    np.savez(fh, **{k: np.asarray(v) for k, v in body.items()})
+            atomic_savez(out["body"].path, **body)
         if "static" in out:
             write_trc(out["static"].path, res.static)
             write_mot(out["static_pose"].path, res.static_pose, model=_skeleton(cfg)[0])

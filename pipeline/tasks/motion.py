@@ -21,6 +21,10 @@ class Stage1Task(luigi.Task):
     motion = luigi.Parameter(description="motion id (a folder name)")
     source = luigi.Parameter(description="motion source: AMASS .npz, .trc/.c3d, .mot/.sto, library:NAME, anny:walk")
     config = luigi.Parameter(default="", significant=False, description="resolved config (YAML text)")
+    scale_motion = luigi.Parameter(
+        default="", description="motion whose markers scale the subject (empty: this one); a dataset gives every "
+                                "motion of a subject the same one, so the subject is scaled once")
+    scale_source = luigi.Parameter(default="", description="source of scale_motion (empty: this source)")
 
     def cfg(self):
         from ..config import config_from_dict
@@ -45,7 +49,21 @@ class Stage1Task(luigi.Task):
         return parse_source(self.source, check_exists=False).kind
 
     def stage_params(self) -> dict:
+        """Parameters of this motion's own source/markers tasks."""
         return dict(root=self.root, subject=self.subject, motion=self.motion, source=self.source, config=self.config)
+
+    def chain_params(self) -> dict:
+        """Parameters of the tasks downstream of scaling (IK, body mesh, keypoints)."""
+        return dict(self.stage_params(), scale_motion=self.scale_motion, scale_source=self.scale_source)
+
+    def scale_task(self):
+        """The subject's scaling task: this motion's, or the shared ``scale_motion``'s."""
+        from .scale import ScaleTask
+
+        if not self.scale_motion:
+            return ScaleTask(**self.stage_params())
+        return ScaleTask(root=self.root, subject=self.subject, motion=self.scale_motion,
+                         source=self.scale_source or self.source, config=self.config)
 
 
 class MotionTask(Stage1Task):
