@@ -17,6 +17,7 @@ from .log import get_logger, setup_logging
 
 #: (subcommand, module under pipeline.commands), in the order --help lists them.
 COMMANDS: list[tuple[str, str]] = [
+    ("dataset", "dataset"),
     ("markers", "markers"),
     ("scale", "scale"),
     ("ik", "ik"),

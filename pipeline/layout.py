@@ -120,6 +120,11 @@ class MotionPaths:
         """Fitted body mesh sequence (npz)."""
         return self.dir / "body_fit.npz"
 
+    @property
+    def keypoints(self) -> Path:
+        """FK labels of the IK motion on the scaled model: joint centres + body COMs (npz)."""
+        return self.dir / "keypoints3d.npz"
+
 
 @dataclass(frozen=True)
 class ClipPaths:

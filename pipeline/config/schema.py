@@ -150,6 +150,14 @@ class SceneConfig:
 @dataclass
 class DatasetConfig:
     seed: int = option(0, "Dataset seed; every unit's seed derives from (seed, unit id)", min=0)
+    subjects: int = option(2, "Sampled Anny subjects; each performs every library/anny/.mot motion", min=0, max=100000)
+    motions: list[str] = option(
+        default_factory=lambda: ["library:walking", "library:squat"],
+        help="Motion sources: library:NAME, anny:walk and .mot files are performed by every sampled subject; "
+             "AMASS .npz and .trc/.c3d files form one subject per folder")
+    splits: list[float] = option(
+        default_factory=lambda: [0.75, 0.125, 0.125], min=0.0, max=1.0,
+        help="Train/val/test fractions of the subjects (split by subject, seeded)")
     workers: int = option(1, "Luigi worker processes", min=1, max=1024)
     scheduler: str = option("", "Luigi central scheduler URL (empty: local scheduler)")
 

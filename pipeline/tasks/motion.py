@@ -11,6 +11,7 @@ import luigi
 import yaml
 
 from ..layout import Layout
+from .failures import record_failures
 
 
 class Stage1Task(luigi.Task):
@@ -64,6 +65,9 @@ class Stage1Task(luigi.Task):
             return ScaleTask(**self.stage_params())
         return ScaleTask(root=self.root, subject=self.subject, motion=self.scale_motion,
                          source=self.scale_source or self.source, config=self.config)
+
+
+record_failures(Stage1Task, lambda t: {"subject": t.subject, "motion": t.motion})
 
 
 class MotionTask(Stage1Task):

@@ -1,18 +1,17 @@
 """Luigi: sample a clip's scene spec (``clips/<cid>/scene.json``). One clip per task.
 
-Inputs are files given as parameters (the body mesh npz); subclass and override
-:meth:`ClipTaskBase.upstream` to wire the tasks that produce them.
+Inputs are files given as parameters (the body mesh npz, keypoints, ...). When the clip names a
+stage-1 unit (``subject``, ``motion``, ``source``), stage 1 produces them in the same task graph;
+otherwise they must exist already.
 """
 
 from __future__ import annotations
 
-import json
-import time
-import traceback
 
 import luigi
 
 from ..layout import Layout
+from .failures import record_failures
 
 
 class InputFile(luigi.ExternalTask):
@@ -35,6 +34,12 @@ class ClipTaskBase(luigi.Task):
     scales = luigi.Parameter(default="", description="the subject's scales.json (copied)")
     config = luigi.Parameter(default="", significant=False,
                              description="resolved config (YAML text, as the stage-1 tasks take it); empty: defaults")
+    # The stage-1 unit that produces the inputs (all empty: the inputs are existing files).
+    subject = luigi.Parameter(default="", description="stage-1 subject id producing the inputs")
+    motion = luigi.Parameter(default="", description="stage-1 motion id producing the inputs")
+    source = luigi.Parameter(default="", description="stage-1 motion source producing the inputs")
+    scale_motion = luigi.Parameter(default="", description="the subject's scaling motion (see Stage1Task)")
+    scale_source = luigi.Parameter(default="", description="its source")
 
     @property
     def paths(self):
@@ -49,27 +54,25 @@ class ClipTaskBase(luigi.Task):
 
     def clip_params(self) -> dict:
         return {k: getattr(self, k) for k in ("root", "clip_id", "mesh", "keypoints", "kinematics", "scales",
-                                               "config")}
+                                               "config", "subject", "motion", "source", "scale_motion",
+                                               "scale_source")}
 
     def upstream(self) -> list[luigi.Task]:
-        """Tasks (or files) producing this clip's inputs; override to wire real producers."""
+        """Tasks (or files) producing this clip's inputs: the stage-1 unit's tasks when one is named."""
+        if self.source:
+            from .ik import BodyMeshTask
+            from .keypoints import KeypointsTask
+
+            unit = dict(root=self.root, subject=self.subject, motion=self.motion, source=self.source,
+                        config=self.config, scale_motion=self.scale_motion, scale_source=self.scale_source)
+            # KeypointsTask requires the IK and the subject's scaling, whose outputs are the
+            # kinematics and scales files.
+            return [BodyMeshTask(**unit), KeypointsTask(**unit)]
         files = [self.mesh, self.keypoints] + [p for p in (self.kinematics, self.scales) if p]
         return [InputFile(p) for p in files]
 
 
-@ClipTaskBase.event_handler(luigi.Event.FAILURE)
-def _record_failure(task, exc):
-    """A batch carries on past a failed clip; the failure is recorded in <root>/failures.jsonl."""
-    try:
-        layout = Layout(task.root)
-        layout.root.mkdir(parents=True, exist_ok=True)
-        line = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "task": task.get_task_family(), "clip": task.clip_id,
-                "error": str(exc), "type": type(exc).__name__,
-                "traceback": "".join(traceback.format_exception(exc))[-4000:]}
-        with open(layout.failures, "a") as fh:
-            fh.write(json.dumps(line) + "\n")
-    except Exception:  # noqa: BLE001 - never mask the real failure
-        pass
+record_failures(ClipTaskBase, lambda t: {"clip": t.clip_id})
 
 
 class SceneTask(ClipTaskBase):

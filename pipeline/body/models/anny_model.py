@@ -110,6 +110,10 @@ def _load_anny(cache_dir: Path, topology: str):
     with _MODEL_LOCK:
         if key not in _MODEL_CACHE:
             try:
+                import warp
+
+                # anny runs its skinning through warp, whose start-up banner would go to stdout.
+                warp.config.log_level = warp.LOG_WARNING
                 import anny
                 import anny.paths
             except ImportError as exc:  # pragma: no cover - the .venv always has it

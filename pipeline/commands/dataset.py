@@ -1,0 +1,67 @@
+"""``odah dataset``: build a whole dataset: every (subject, motion) clip, then manifest.json."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "build a dataset: subjects x motions -> scaled models, IK, bodies, rendered clips, labels, manifest"
+DESCRIPTION = """\
+Runs the whole pipeline for every clip of the configured dataset, as one Luigi task graph:
+
+  motion source -> virtual markers -> scaled subject (.osim) -> IK (.mot) -> keypoints (FK)
+               -> Anny body on the skeleton -> scene (seeded) -> EEVEE front/side -> H264 + labels
+
+Clips: each of dataset.subjects sampled Anny subjects performs every library:NAME, anny:walk and
+.mot motion; AMASS .npz and .trc/.c3d files form one subject per folder. Every subject is scaled
+once, from its first motion; splits (train/val/test) are by subject. Finished work is skipped when
+you run it again, so an interrupted run resumes. A failing clip is recorded (failures.jsonl and
+the manifest) and the others carry on; the exit status is 1 when any clip failed.
+
+Output (see the dataset contract in the README): <out>/manifest.json, <out>/subjects/<sid>/...,
+<out>/clips/<sid>-<motion>/{video,masks}_{front,side}.mp4, cameras.json, kinematics.mot,
+scales.json, keypoints3d.npz, keypoints2d.npz, scene.json.
+
+Clusters: start 'luigid' on one machine and run the same command with --scheduler
+http://HOST:8082 and --workers N on every machine; they share the work.
+
+examples:
+  odah dataset -c demo --out output/demo
+  odah dataset --out data/odah -s dataset.subjects=40 -s 'dataset.motions=[library:walking,library:running]'
+  odah dataset --out data/amass -s 'dataset.motions=[BMLmovi/Subject_1_F_MoSh/Subject_1_F_1_poses.npz]'"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", metavar="DIR", help="dataset root (default: config paths.output_root)")
+    p.add_argument("--workers", type=int, metavar="N", help="Luigi worker processes (default: config dataset.workers)")
+    p.add_argument("--scheduler", metavar="URL", help="central Luigi scheduler, e.g. http://host:8082 "
+                                                       "(default: config dataset.scheduler; empty: local)")
+    p.add_argument("--plan", action="store_true", help="only list the clips (subject, motion, split) and exit")
+    p.add_argument("--manifest-only", action="store_true",
+                   help="rewrite manifest.json from what is on disk (e.g. after a cluster run), render nothing")
+
+
+def run(args, cfg) -> int:
+    from ..dataset import assign_splits, build_manifest, plan_units, write_manifest
+    from ..layout import Layout
+
+    root = Layout(args.out or cfg.paths.output_root).root
+    units = plan_units(cfg)
+    if args.plan:
+        splits = assign_splits(sorted({u.subject for u in units}), cfg.dataset.splits, cfg.dataset.seed)
+        for u in units:
+            print(f"{u.clip_id:<32} subject {u.subject:<10} {splits[u.subject]:<6} {u.source}")
+        print(f"{len(units)} clips, {len(splits)} subjects")
+        return 0
+    if args.manifest_only:
+        manifest = build_manifest(cfg, root, units)
+        print(f"wrote {write_manifest(manifest, root)}: {manifest['summary']}")
+        return 0
+    from ..tasks.dataset import build_dataset
+
+    manifest = build_dataset(cfg, root, workers=args.workers, scheduler=args.scheduler, units=units)
+    s = manifest["summary"]
+    print(f"{s['ok']} of {s['clips']} clips ok, {s['failed']} failed: {Layout(root).manifest}")
+    for c in manifest["clips"]:
+        if c["status"] != "ok":
+            print(f"  FAILED {c['clip_id']}: {c.get('error', '')}")
+    return 0 if s["failed"] == 0 else 1

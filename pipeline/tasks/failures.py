@@ -1,0 +1,32 @@
+"""A batch carries on past a failed unit; each failure is appended to ``<root>/failures.jsonl``."""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from typing import Callable
+
+import luigi
+
+from ..layout import Layout
+
+
+def record_failures(task_cls: type[luigi.Task], describe: Callable[[luigi.Task], dict]) -> None:
+    """Log every failure of ``task_cls`` tasks (which have a ``root``) as one JSON line.
+
+    ``describe(task)`` gives the unit's fields (e.g. ``{"clip": ...}``).
+    """
+
+    @task_cls.event_handler(luigi.Event.FAILURE)
+    def _record(task, exc):
+        try:
+            layout = Layout(task.root)
+            layout.root.mkdir(parents=True, exist_ok=True)
+            line = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "task": task.get_task_family(), **describe(task),
+                    "error": str(exc), "type": type(exc).__name__,
+                    "traceback": "".join(traceback.format_exception(exc))[-4000:]}
+            with open(layout.failures, "a") as fh:
+                fh.write(json.dumps(line) + "\n")
+        except Exception:  # noqa: BLE001 - never mask the real failure
+            pass

@@ -1,0 +1,59 @@
+"""Dataset planning and splits (no rendering; the end-to-end run is tests/tasks/test_dataset_build.py)."""
+
+import pytest
+
+from pipeline.config import load_config
+from pipeline.dataset import assign_splits, motion_id, plan_units
+from pipeline.errors import ConfigError
+
+
+def cfg(*over):
+    return load_config(None, ["motion.fps=30", "render.fps=30", *over])
+
+
+def test_sampled_subjects_cross_library_motions_and_share_one_scaling():
+    units = plan_units(cfg("dataset.subjects=3", "dataset.motions=[library:walking, library:squat, anny:walk]"))
+    assert [u.clip_id for u in units][:3] == ["s000-walking", "s000-squat", "s000-anny_walk"]
+    assert len(units) == 9 and len({u.clip_id for u in units}) == 9
+    for u in units:  # every clip of a subject is scaled from the subject's first motion
+        assert (u.scale_motion, u.scale_source) == ("walking", "library:walking")
+
+
+def test_file_sources_form_one_subject_per_folder(tmp_path):
+    for sub, name in [("SubjA", "walk.mot"), ("SubjA", "run.mot"), ("SubjB", "walk.trc")]:
+        (tmp_path / sub).mkdir(exist_ok=True)
+        (tmp_path / sub / name).write_text("x")
+    a1, a2, b = (str(tmp_path / "SubjA/walk.mot"), str(tmp_path / "SubjA/run.mot"), str(tmp_path / "SubjB/walk.trc"))
+    units = plan_units(cfg("dataset.subjects=1", f"dataset.motions=[{a1}, {b}]"))
+    # .mot sources are performed by the sampled subjects; marker files bring their own subject
+    assert [(u.subject, u.motion) for u in units] == [("s000", "walk"), ("SubjB", "walk")]
+    units = plan_units(cfg("dataset.subjects=2", f"dataset.motions=[{a1}, {a2}]"))
+    assert {u.subject for u in units} == {"s000", "s001"} and len(units) == 4
+    assert motion_id("library:sit_to_stand") == "sit_to_stand" and motion_id("anny:walk") == "anny_walk"
+
+
+def test_planning_errors_name_the_key(tmp_path):
+    with pytest.raises(ConfigError, match=r"motion\.fps.*render\.fps"):
+        plan_units(load_config(None, ["motion.fps=60", "render.fps=30"]))
+    with pytest.raises(ConfigError, match=r"dataset\.motions.*not found"):
+        plan_units(cfg(f"dataset.motions=[{tmp_path / 'nope.npz'}]"))
+    with pytest.raises(ConfigError, match=r"dataset\.motions.*unknown kind"):
+        plan_units(cfg("dataset.motions=[walk.xyz]"))
+    with pytest.raises(ConfigError, match=r"dataset\.motions.*both named 'walking'"):
+        plan_units(cfg("dataset.motions=[library:walking, library:walking]"))
+    with pytest.raises(ConfigError, match=r"dataset\.subjects"):
+        plan_units(cfg("dataset.subjects=0"))
+
+
+def test_splits_are_by_subject_seeded_and_keep_a_training_subject():
+    subjects = [f"s{i:03d}" for i in range(40)]
+    a = assign_splits(subjects, [0.75, 0.125, 0.125], seed=1)
+    assert a == assign_splits(list(reversed(subjects)), [0.75, 0.125, 0.125], seed=1)
+    assert a != assign_splits(subjects, [0.75, 0.125, 0.125], seed=2)
+    counts = {s: list(a.values()).count(s) for s in ("train", "val", "test")}
+    assert counts == {"train": 30, "val": 5, "test": 5}
+    assert assign_splits(["a"], [0.0, 0.5, 0.5], seed=0) == {"a": "train"}
+    two = assign_splits(["a", "b"], [0.5, 0.0, 0.5], seed=0)
+    assert sorted(two.values()) == ["test", "train"]
+    with pytest.raises(ConfigError, match="dataset.splits"):
+        assign_splits(subjects, [1.0, 0.0], seed=0)
