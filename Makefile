@@ -8,7 +8,7 @@ RPY := $(RVENV)/bin/python
 export ANNY_CACHE_DIR ?= $(CURDIR)/.cache/anny
 PYTEST_ARGS ?=
 
-.PHONY: help setup system-deps test test-fast bench clean distclean
+.PHONY: help setup system-deps demo test test-fast bench model clean distclean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -36,6 +36,12 @@ $(RVENV)/.installed: pyproject.toml
 	$(RPY) -c "import bpy, pipeline; print('bpy', bpy.app.version_string)"
 	@touch $@
 
+DEMO_OUT ?= output/demo
+demo: setup  ## a small dataset (1 subject x 2 motions) in output/demo, and a contact sheet per clip
+	$(VENV)/bin/odah dataset -c demo --out $(DEMO_OUT)
+	@for c in $(DEMO_OUT)/clips/*/; do $(VENV)/bin/odah preview $$c --frames 4 || exit 1; done
+	@echo "demo: videos, labels and preview.png under $(DEMO_OUT)/clips/; manifest $(DEMO_OUT)/manifest.json"
+
 test: setup  ## run the whole test suite (Blender and end-to-end tests included)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -44,6 +50,9 @@ test-fast: setup  ## the test suite without the slow (Blender, end-to-end) tests
 
 bench: setup  ## run every benchmark in benchmarks/ and print the figures
 	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+model: setup  ## regenerate the shipped generic OpenSim model from its generator
+	$(PY) -m pipeline.kinematics.generic_model
 
 clean:  ## remove outputs, caches of tests and Python byte code (keeps environments)
 	rm -rf output .pytest_cache

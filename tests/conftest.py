@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+import pipeline.tasks  # noqa: F401  - odah's luigi config, before any test imports luigi itself
+
 REPO = Path(__file__).resolve().parent.parent
 # One anny cache for every test (about 790 MB, built once, ~50 s).
 os.environ.setdefault("ANNY_CACHE_DIR", str(REPO / ".cache" / "anny"))
