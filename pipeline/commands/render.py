@@ -82,14 +82,14 @@ def _run_tasks(args, cfg, cfg_yaml: str, mesh_path: str, kp_path: str) -> int:
     import luigi
 
     from ..errors import RenderError
+    from ..tasks.failures import build_kwargs
     from ..tasks.render import ClipTask
 
     if args.scene:
         raise RenderError("--scene cannot be combined with --tasks (the scene task samples scene.json)")
     task = ClipTask(root=str(cfg.paths.output_root), clip_id=args.clip, mesh=mesh_path, keypoints=kp_path,
                     kinematics=args.kinematics or "", scales=args.scales or "", config=cfg_yaml)
-    ok = luigi.build([task], local_scheduler=not cfg.dataset.scheduler, workers=1,
-                     scheduler_url=cfg.dataset.scheduler or None, log_level="WARNING")
+    ok = luigi.build([task], **build_kwargs(1, cfg.dataset.scheduler))
     if not ok:
         raise RenderError(f"clip '{args.clip}': a task failed (see {cfg.paths.output_root}/failures.jsonl)")
     print(task.paths.dir)

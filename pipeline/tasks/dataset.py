@@ -18,6 +18,7 @@ from ..dataset import Unit, build_manifest, check_unit_ids, plan_units, write_ma
 from ..errors import OdahError, TaskError
 from ..layout import Layout
 from ..log import get_logger
+from .failures import build_kwargs
 from .motion import Stage1Task
 from .render import ClipTask
 from .scene import ClipTaskBase
@@ -77,12 +78,7 @@ def build_dataset(cfg, root=None, *, workers: int | None = None, scheduler: str 
             log.info("clip %s done (%d/%d; about %.0f s left)", task.clip_id, len(done), len(units),
                      rate * (len(units) - len(done)))
 
-    kw = dict(workers=workers or cfg.dataset.workers, log_level="WARNING", detailed_summary=False)
-    sched = cfg.dataset.scheduler if scheduler is None else scheduler
-    if sched:
-        kw["scheduler_url"] = sched
-    else:
-        kw["local_scheduler"] = True
+    kw = build_kwargs(workers or cfg.dataset.workers, cfg.dataset.scheduler if scheduler is None else scheduler)
     log.info("dataset: %d clips of %d subjects under %s", len(units), len({u.subject for u in units}), root)
     handlers = [(Stage1Task, luigi.Event.FAILURE, _failure), (ClipTaskBase, luigi.Event.FAILURE, _failure),
                 (ClipTask, luigi.Event.SUCCESS, _success)]

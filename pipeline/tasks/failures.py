@@ -30,3 +30,13 @@ def record_failures(task_cls: type[luigi.Task], describe: Callable[[luigi.Task],
                 fh.write(json.dumps(line) + "\n")
         except Exception:  # noqa: BLE001 - never mask the real failure
             pass
+
+
+def build_kwargs(workers: int = 1, scheduler: str = "") -> dict:
+    """``luigi.build`` arguments: the local scheduler, or the central one at ``scheduler`` (a URL)."""
+    kw: dict = dict(workers=workers, log_level="WARNING")
+    if scheduler:
+        kw["scheduler_url"] = scheduler
+    else:
+        kw["local_scheduler"] = True
+    return kw

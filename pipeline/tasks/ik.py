@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import luigi
 
+from .failures import build_kwargs
 from .markers import MarkersTask
 from .motion import Stage1Task
 
@@ -96,11 +97,7 @@ def run_stage1(root, subject: str, motion: str, source: str, cfg, workers: int =
     parse_source(source)  # a clear error now rather than a scheduling failure inside luigi
     task = (BodyMeshTask if body_mesh else IKTask)(root=str(root), subject=subject, motion=motion, source=source,
                                                    config=yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
-    kw = dict(workers=workers, log_level="WARNING")
-    if scheduler:
-        kw["scheduler_url"] = scheduler
-    else:
-        kw["local_scheduler"] = True
+    kw = build_kwargs(workers, scheduler)
     failures: list = []
 
     @Stage1Task.event_handler(luigi.Event.FAILURE)

@@ -1,5 +1,7 @@
 """Bad input through the stage-1 tasks: a clear error naming file and field, and no partial outputs."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -11,7 +13,16 @@ from tests.body.amass_fixture import write_amass
 
 
 def _files(root):
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and p.name != "config.yaml")
+    """Outputs under ``root``: everything but the saved config and the failure log.
+
+    ``failures.jsonl`` is the batch's record of failed units (it must name the bad file when it
+    exists); it is not an output that could pass for a finished one.
+    """
+    log = root / "failures.jsonl"
+    if log.exists():
+        assert all(json.loads(line)["error"] for line in log.read_text().splitlines())
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
+                  if p.is_file() and p.name not in ("config.yaml", "failures.jsonl"))
 
 
 def _cfg(standin_folder, *extra):
