@@ -79,3 +79,30 @@ def atomic_savez(path: str | Path, compressed: bool = False, **arrays) -> Path:
         with open(tmp, "wb") as fh:
             save(fh, **{k: np.asarray(v) for k, v in arrays.items()})
     return Path(path)
+
+
+def read_document(path: str | Path, error: type[Exception], what: str, prefix: str = ""):
+    """Parse a JSON (``.json``) or YAML (anything else) file into Python data.
+
+    An unreadable file or malformed content raises ``error`` (the caller's stage exception) with a
+    message naming ``prefix`` + the file, ``what`` it should be, and the reason.
+    """
+    import json
+
+    path = Path(path)
+    where = f"{prefix}{path}"
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise error(f"{where}: cannot read {what} ({exc.strerror or exc})") from None
+    if path.suffix.lower() == ".json":
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise error(f"{where}: {what} is not valid JSON ({exc})") from None
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise error(f"{where}: {what} is not valid YAML ({exc})") from None

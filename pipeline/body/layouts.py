@@ -26,10 +26,9 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-import yaml
 
 from ..errors import MarkerLayoutError
-from ..io_utils import atomic_write_text
+from ..io_utils import atomic_write_text, read_document
 
 #: Shipped layouts, one per topology.
 LAYOUT_DIR = Path(__file__).resolve().parents[2] / "marker_layouts"
@@ -117,12 +116,7 @@ def load_layout(name_or_path: str | Path, model_markers: Sequence[str] | None = 
         MarkerLayoutError naming the file, the marker and the field.
     """
     path = layout_path(name_or_path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise MarkerLayoutError(f"{path}: cannot read marker layout ({exc.strerror})") from exc
-    except yaml.YAMLError as exc:
-        raise MarkerLayoutError(f"{path}: not valid YAML ({exc})") from exc
+    data = read_document(path, MarkerLayoutError, "the marker layout")
     if not isinstance(data, dict):
         raise MarkerLayoutError(f"{path}: a marker layout is a mapping with 'topology' and 'markers'")
     for key in ("topology", "markers"):

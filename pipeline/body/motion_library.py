@@ -37,9 +37,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from ..errors import MotionSourceError
+from ..io_utils import read_document
 from ..kinematics import generic_model as gm
 from ..kinematics.mot import Motion
 
@@ -110,12 +110,7 @@ def _number(value, path: Path, where: str) -> float:
 def parse_motion(path: str | Path) -> MotionSpec:
     """Read and check one motion YAML (errors name the file and the field)."""
     path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise MotionSourceError(f"{path}: no such motion file") from None
-    except yaml.YAMLError as e:
-        raise MotionSourceError(f"{path}: not valid YAML: {e}") from None
+    doc = read_document(path, MotionSourceError, "the motion file")
     if not isinstance(doc, dict):
         raise _err(path, "(top level)", "expected a mapping")
     for req in ("name", "kind", "cycle_duration", "sources", "keyframes"):

@@ -24,11 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from .. import axes
 from ..errors import MotionIOError, MotionSourceError
-from ..io_utils import atomic_savez
+from ..io_utils import atomic_savez, read_document
 from ..log import get_logger
 
 log = get_logger("body.sources")
@@ -290,12 +289,7 @@ def read_marker_mapping(path: str | Path | None) -> tuple[dict[str, str], str]:
     if path is None:
         return {}, "y"
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except OSError as exc:
-        raise MotionSourceError(f"{path}: cannot read marker mapping ({exc.strerror})") from exc
-    except yaml.YAMLError as exc:
-        raise MotionSourceError(f"{path}: not valid YAML ({exc})") from exc
+    data = read_document(path, MotionSourceError, "the marker mapping") or {}
     if not isinstance(data, dict):
         raise MotionSourceError(f"{path}: a marker mapping is a mapping with 'markers' (and optional 'up_axis')")
     up = str(data.get("up_axis", "y")).lower()

@@ -38,18 +38,9 @@ STATIC_FRAMES = 5
 
 def model_path(cfg) -> Path:
     """The OpenSim model of the config (``kinematics.model``: 'generic' or an .osim path)."""
-    spec = cfg.kinematics.model
-    if spec == "generic":
-        try:
-            from ..kinematics.generic_model import GENERIC_MODEL_PATH
-        except ImportError:
-            raise KinematicsError("the generic model is not part of this installation; set kinematics.model") from None
-        path = Path(GENERIC_MODEL_PATH)
-    else:
-        path = Path(spec)
-    if not path.is_file():
-        raise KinematicsError(f"OpenSim model {path} not found (kinematics.model takes 'generic' or an .osim file)")
-    return path
+    from ..kinematics.generic_model import resolve_model
+
+    return resolve_model(cfg.kinematics.model)
 
 
 def subject_rng(cfg, subject: str) -> np.random.Generator:

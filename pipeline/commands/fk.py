@@ -28,20 +28,9 @@ def add_model_argument(p: argparse.ArgumentParser) -> None:
 
 def resolve_model(spec: str | None, cfg) -> Path:
     """The .osim path of ``--model`` (or the config's kinematics.model); 'generic' is the shipped model."""
-    from ..errors import KinematicsError
+    from ..kinematics.generic_model import resolve_model as resolve
 
-    spec = spec or cfg.kinematics.model
-    if spec == "generic":
-        try:
-            from ..kinematics.generic_model import GENERIC_MODEL_PATH
-        except ImportError:
-            raise KinematicsError("the generic model is not part of this installation; pass --model M.osim") from None
-        path = Path(GENERIC_MODEL_PATH)
-    else:
-        path = Path(spec)
-    if not path.is_file():
-        raise KinematicsError(f"model {path} not found (--model takes an .osim file or 'generic')")
-    return path
+    return resolve(spec, "--model") if spec else resolve(cfg.kinematics.model)
 
 
 def torch_device(name: str):

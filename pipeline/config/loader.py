@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from ..errors import ConfigError
-from ..io_utils import atomic_write_text
+from ..io_utils import atomic_write_text, read_document
 from .schema import Config
 
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
@@ -137,12 +137,7 @@ def config_to_dict(cfg: Any) -> dict:
 
 
 def _read_yaml(path: Path) -> dict:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from exc
+    data = read_document(path, ConfigError, "the config file")
     if data is None:
         return {}
     if not isinstance(data, dict):

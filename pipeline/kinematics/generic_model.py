@@ -39,6 +39,20 @@ import numpy as np
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 GENERIC_MODEL_PATH = DATA_DIR / "odah_fullbody.osim"
+
+
+def resolve_model(spec: str, key: str = "kinematics.model") -> Path:
+    """The .osim file of a model setting: ``generic`` is the shipped model, else a path.
+
+    Raises:
+        KinematicsError: the file does not exist (naming the setting ``key``).
+    """
+    from ..errors import KinematicsError
+
+    path = GENERIC_MODEL_PATH if spec == "generic" else Path(spec).expanduser()
+    if not path.is_file():
+        raise KinematicsError(f"OpenSim model {path} not found ({key} takes 'generic' or an .osim file)")
+    return path
 IK_TASKS_PATH = DATA_DIR / "odah_fullbody_ik_tasks.xml"
 SCALE_SETUP_PATH = DATA_DIR / "odah_fullbody_scale_setup.xml"
 

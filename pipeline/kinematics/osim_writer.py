@@ -40,7 +40,7 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from ..errors import KinematicsError
-from ..io_utils import atomic_path, atomic_write_text
+from ..io_utils import atomic_path, atomic_write_text, read_document
 from ..log import get_logger
 from .mot import motion_types_from_xml
 
@@ -685,12 +685,7 @@ def write_scales_json(path: str | Path, scales: Mapping[str, Iterable[float]], *
 def read_scales_json(path: str | Path) -> dict:
     """The document of :func:`write_scales_json`, with ``scales`` as {body: (3,) arrays}."""
     path = Path(path)
-    try:
-        doc = json.loads(path.read_text())
-    except OSError as exc:
-        raise KinematicsError(f"{path}: cannot read scales: {exc.strerror or exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise KinematicsError(f"{path}: not valid JSON: {exc}") from exc
+    doc = read_document(path, KinematicsError, "scales")
     if not isinstance(doc, dict) or not isinstance(doc.get("scales"), dict):
         raise KinematicsError(f"{path}: expected an object with a 'scales' mapping of body -> [sx, sy, sz]")
     doc["scales"] = {k: _as3(v, f"{path}: scales.{k}") for k, v in doc["scales"].items()}

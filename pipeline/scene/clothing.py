@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from .. import PROJECT_ROOT
 from ..body.mesh import BODY_PARTS, MeshSequence
 from ..errors import SceneError
+from ..io_utils import read_document
 from .spec import SLOTS, TEXTURE_KINDS, ClothingSpec, MaterialSpec
 
 DEFAULT_MANIFEST = PROJECT_ROOT / "blender_assets" / "manifest.yaml"
@@ -195,12 +195,7 @@ def load_manifest(path: str | Path | None = None, clip: str = "") -> Manifest:
     """
     path = Path(path) if path else DEFAULT_MANIFEST
     who = f"clip '{clip}': " if clip else ""
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise SceneError(f"{who}cannot read the clothing manifest {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise SceneError(f"{who}clothing manifest {path} is not valid YAML: {exc}") from None
+    data = read_document(path, SceneError, "the clothing manifest", prefix=who)
     where0 = f"{who}manifest {path}"
     data = _mapping(data, where0)
     known = {"version", "licence", "palettes", "random_palettes", "textures", "skin_tones", "room", *SLOTS}

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SceneError
-from ..io_utils import atomic_write_text
+from ..io_utils import atomic_write_text, read_document
 from ..layout import VIEWS
 
 SPEC_VERSION = 1
@@ -231,12 +231,7 @@ class SceneSpec:
 def load_spec(path: str | Path) -> SceneSpec:
     """Read and validate a ``scene.json``; errors name the file and the field."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except OSError as exc:
-        raise SceneError(f"{path}: cannot read the scene spec: {exc.strerror}") from None
-    except ValueError as exc:
-        raise SceneError(f"{path}: not valid JSON: {exc}") from None
+    data = read_document(path, SceneError, "the scene spec")
     return SceneSpec.from_dict(data, str(path))
 
 

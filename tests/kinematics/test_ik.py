@@ -1,7 +1,6 @@
 """Torch IK: analytic derivatives, recovery of known poses, bounds, locks, missing data, setups."""
 
 import logging
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,19 +9,13 @@ from osim_zoo import random_q, write_zoo
 
 from pipeline.errors import KinematicsError
 from pipeline.kinematics.fk import Skeleton
+from pipeline.kinematics.generic_model import GENERIC_MODEL_PATH
 from pipeline.kinematics.ik import _Problem, read_ik_setup, solve_ik
 from pipeline.kinematics.osim import load_osim
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Many small batched ops: one torch thread avoids OpenMP stalls on a busy 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-GENERIC = Path(__file__).resolve().parents[2] / "pipeline" / "kinematics" / "data" / "odah_fullbody.osim"
+GENERIC = GENERIC_MODEL_PATH
 
 
 @pytest.fixture(scope="module")

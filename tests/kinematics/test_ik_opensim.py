@@ -26,16 +26,7 @@ from pipeline.kinematics.opensim_tools import run_ik_tool
 from pipeline.kinematics.osim import load_osim
 from pipeline.kinematics.trc import read_trc
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Many small batched ops: one torch thread avoids OpenMP stalls on a busy 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-pytestmark = pytest.mark.opensim
+pytestmark = [pytest.mark.opensim, pytest.mark.usefixtures("one_torch_thread")]
 
 
 def _case(golden: Path, name: str, tmp_path: Path, accuracy=None, window=None):

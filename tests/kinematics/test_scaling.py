@@ -1,7 +1,6 @@
 """Torch scaling on synthetic data: the generic model with known per-body scale factors and poses,
 1 cm marker noise -> the scale factors the markers determine within 3 %, marker RMSE < 1.5 cm."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,19 +8,13 @@ import torch
 
 from pipeline.errors import KinematicsError
 from pipeline.kinematics.fk import Skeleton
+from pipeline.kinematics.generic_model import GENERIC_MODEL_PATH
 from pipeline.kinematics.osim import load_marker_set, load_osim
 from pipeline.kinematics.scaling import default_groups, model_height, scale_torch
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Many small batched ops: one torch thread avoids OpenMP stalls on a busy 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-GENERIC = Path(__file__).resolve().parents[2] / "pipeline" / "kinematics" / "data" / "odah_fullbody.osim"
+GENERIC = GENERIC_MODEL_PATH
 # the bodies issue 3 names: pelvis, thighs, shanks, feet, torso, upper arms, forearms
 LISTED = ["pelvis", "femur_r", "femur_l", "tibia_r", "tibia_l", "calcn_r", "calcn_l", "torso",
           "humerus_r", "humerus_l", "radius_r", "radius_l"]
