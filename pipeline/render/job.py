@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import axes
 from ..body.mesh import MeshSequence
+from ..config.schema import RenderConfig
 from ..errors import BodyModelError, RenderError
 from ..io_utils import atomic_path
 from ..layout import VIEWS
@@ -44,6 +45,13 @@ def material_recipe(mat: MaterialSpec, manifest: Manifest, coords: str, person: 
     }
 
 
+def eevee_settings(render_cfg=None) -> dict[str, Any]:
+    """EEVEE speed/quality settings from the ``render`` config (its defaults when None), for the bpy side."""
+    rc = render_cfg if render_cfg is not None else RenderConfig()
+    return {"shadow_resolution": float(rc.shadow_resolution), "shadow_pool": int(rc.shadow_pool),
+            "shadow_rays": int(rc.shadow_rays), "shadow_steps": int(rc.shadow_steps)}
+
+
 def _room_box_blender(spec: SceneSpec) -> tuple[list[float], list[float]]:
     r = spec.room
     cx, cz = r.center
@@ -67,6 +75,7 @@ def prepare_clip_job(
     save_blend: str | Path | None = None,
     blend_cache: str | Path | None = None,
     debug: dict[str, Any] | None = None,
+    eevee: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write ``mesh.npz``/``mesh.pc2`` into ``work_dir`` and return the job dict.
 
@@ -80,6 +89,7 @@ def prepare_clip_job(
             the point cache at ``blend_cache`` (the caller moves ``mesh.pc2`` there).
         debug: test hooks: ``spheres`` ``(T, K, 3)`` OpenSim points rendered as small emissive
             spheres (``sphere_radius``), ``hide_person``, ``hide_room``.
+        eevee: shadow settings from :func:`eevee_settings` (default: the config's defaults).
     """
     clip = spec.clip_id
     try:
@@ -129,7 +139,7 @@ def prepare_clip_job(
                "power": li.power, "temperature": li.temperature} for li in spec.lights]
     job: dict[str, Any] = {
         "kind": "clip", "frames": mesh.num_frames, "fps": float(mesh.fps), "samples": int(samples),
-        "device": device, "view_transform": VIEW_TRANSFORM,
+        "device": device, "view_transform": VIEW_TRANSFORM, "eevee": dict(eevee or eevee_settings()),
         "mesh": {"npz": str(mesh_npz), "pc2": str(pc2), "vertices": mesh.num_vertices},
         "regions": list(REGION_NAMES), "materials": materials, "offsets": offsets,
         "views": views, "room": room, "lights": lights,
