@@ -102,8 +102,9 @@ class RenderConfig:
         0.5, "EEVEE shadow map resolution scale (Blender's default is 1; 0.5 looks the same on these soft "
         "area-light shadows and renders about 10-15% faster on a CPU)", min=0.1, max=1.0)
     shadow_pool: int = option(
-        512, "EEVEE shadow map memory; too small drops shadows (the render log then warns 'Shadow buffer full')",
-        unit="MB", choices=(16, 32, 64, 128, 256, 512, 1024))
+        0, "EEVEE shadow map memory; 0: automatic (128 MB at shadow_resolution <= 0.5, else 512, or 1024 above "
+        "one megapixel). Too small drops shadows; the render then warns 'shadow pool overflowed'",
+        unit="MB", choices=(0, 16, 32, 64, 128, 256, 512, 1024))
     shadow_rays: int = option(1, "EEVEE shadow rays per light and sample (more: smoother penumbrae, slower)",
                               min=1, max=4)
     shadow_steps: int = option(6, "EEVEE shadow map steps per shadow ray (more: more accurate soft shadows)",

@@ -65,11 +65,21 @@ def test_job_carries_the_eevee_settings_of_the_config(small_walker, tmp_path):
     job = prepare_clip_job(spec, mesh, load_manifest(), tmp_path / "b", samples=1, device="auto",
                            frames_dirs=dirs, masks_dirs=dirs)
     assert job["eevee"] == eevee_settings(load_config().render) == eevee_settings()
-    assert job["eevee"]["shadow_resolution"] == 0.5 and job["eevee"]["shadow_pool"] == 512
+    assert job["eevee"]["shadow_resolution"] == 0.5 and job["eevee"]["shadow_pool"] == 128
+
+
+def test_automatic_shadow_pool_follows_resolution_and_frame_size():
+    """render.shadow_pool=0 sizes the pool from the shadow resolution and the frame size; a set value wins."""
+    assert eevee_settings(load_config(None, ["render.shadow_pool=0"]).render)["shadow_pool"] == 128
+    full = load_config(None, ["render.shadow_resolution=1.0"]).render
+    assert eevee_settings(full)["shadow_pool"] == 512  # Blender's default at 1080x720
+    big = load_config(None, ["render.shadow_resolution=1.0", "render.width=1920", "render.height=1080"]).render
+    assert eevee_settings(big)["shadow_pool"] == 1024
+    assert eevee_settings(load_config(None, ["render.shadow_pool=32"]).render)["shadow_pool"] == 32
 
 
 @pytest.mark.parametrize("override, expect", [
-    ("render.shadow_pool=100", "expected one of 16, 32, 64, 128, 256, 512, 1024"),
+    ("render.shadow_pool=100", "expected one of 0, 16, 32, 64, 128, 256, 512, 1024"),
     ("render.shadow_resolution=0", "below the minimum"),
     ("render.shadow_rays=5", "above the maximum"),
     ("render.shadow_steps=0", "below the minimum"),
