@@ -40,7 +40,7 @@ def require_device(device: str, info: dict) -> None:
 
 
 def configure(scene, job: dict) -> None:
-    """EEVEE, size, samples, frame range and rate, no motion blur, PNG output."""
+    """EEVEE, size, samples, shadows, frame range and rate, no motion blur, PNG output."""
     first = next(iter(job["views"].values()))
     r = scene.render
     r.engine = ENGINE
@@ -53,6 +53,12 @@ def configure(scene, job: dict) -> None:
     r.fps = max(1, round(fps))
     r.fps_base = r.fps / fps
     scene.eevee.taa_render_samples = int(job["samples"])
+    ee = job["eevee"]
+    scene.eevee.use_shadows = True
+    scene.eevee.shadow_resolution_scale = float(ee["shadow_resolution"])
+    scene.eevee.shadow_pool_size = str(int(ee["shadow_pool"]))
+    scene.eevee.shadow_ray_count = int(ee["shadow_rays"])
+    scene.eevee.shadow_step_count = int(ee["shadow_steps"])
     scene.frame_start, scene.frame_end = 1, int(job["frames"])
     scene.view_settings.view_transform = job.get("view_transform", "AgX")
     r.image_settings.file_format = "PNG"
@@ -60,6 +66,15 @@ def configure(scene, job: dict) -> None:
     r.image_settings.color_depth = "8"
     r.use_file_extension = True
     r.use_compositing = True
+
+
+def eevee_report(scene) -> dict:
+    """The speed-relevant EEVEE settings as Blender holds them (written into render_info.json)."""
+    e = scene.eevee
+    return {"shadow_resolution": round(e.shadow_resolution_scale, 4), "shadow_pool": int(e.shadow_pool_size),
+            "shadow_rays": e.shadow_ray_count, "shadow_steps": e.shadow_step_count,
+            "world_probe_resolution": int(scene.world.probe_resolution) if scene.world else None,
+            "shadow_casters": sorted(ob.name for ob in scene.objects if ob.type == "MESH" and ob.visible_shadow)}
 
 
 def camera_report(scene, cam_obj) -> dict:
@@ -122,4 +137,4 @@ def render_clip(job: dict, progress=None) -> dict:
     return {"engine": scene.render.engine, "blender": bpy.app.version_string, "gpu": info,
             "frames": frames, "frames_written": state["done"], "build_seconds": t_build, "views": views,
             "width": scene.render.resolution_x, "height": scene.render.resolution_y,
-            "samples": scene.eevee.taa_render_samples}
+            "samples": scene.eevee.taa_render_samples, "eevee": eevee_report(scene)}

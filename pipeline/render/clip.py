@@ -32,7 +32,7 @@ from ..scene.camera import PinholeCamera, blender_projection_to_pixels
 from ..scene.clothing import Manifest, load_manifest
 from ..scene.spec import SceneSpec
 from .encode import canonical_frames, encode_video
-from .job import prepare_clip_job
+from .job import eevee_settings, prepare_clip_job
 from .launcher import run_job
 
 log = get_logger("render")
@@ -99,7 +99,7 @@ def render_frames(spec: SceneSpec, mesh: MeshSequence, cfg, paths: ClipPaths, *,
         job = prepare_clip_job(spec, mesh, manifest, work / "job", samples=cfg.render.samples,
                                device=cfg.render.device, frames_dirs=frames_dirs, masks_dirs=masks_dirs,
                                save_blend=work / "scene.blend" if cfg.render.save_blend else None,
-                               blend_cache=paths.blend_cache, debug=debug)
+                               blend_cache=paths.blend_cache, debug=debug, eevee=eevee_settings(cfg.render))
         result = run_job(job, work / "job", cfg.render, clip=clip, log_path=paths.render_log,
                          progress_total=mesh.num_frames * len(VIEWS))
         result["camera_check_px"] = check_blender_cameras(spec, result)
@@ -142,7 +142,8 @@ def encode_clip(paths: ClipPaths, cfg, frames: int, fps: float, clip: str) -> di
         shutil.rmtree(work, ignore_errors=True)
     encode_s = time.monotonic() - t0
     info = {k: result.get(k) for k in ("engine", "blender", "gpu", "width", "height", "samples", "frames",
-                                       "build_seconds", "bpy_seconds", "process_seconds", "camera_check_px")}
+                                       "build_seconds", "bpy_seconds", "process_seconds", "camera_check_px",
+                                       "eevee", "shadow_pool_overflow")}
     info["views"] = {v: {"render_seconds": result["views"][v]["seconds"]} for v in VIEWS}
     info.update(fps=fps, encode_seconds=encode_s, crf=cfg.render.crf, mask_crf=cfg.render.mask_crf,
                 preset=cfg.render.preset)

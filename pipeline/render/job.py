@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import axes
 from ..body.mesh import MeshSequence
+from ..config.schema import RenderConfig
 from ..errors import BodyModelError, RenderError
 from ..io_utils import atomic_path, atomic_savez
 from ..layout import VIEWS
@@ -44,6 +45,27 @@ def material_recipe(mat: MaterialSpec, manifest: Manifest, coords: str, person: 
     }
 
 
+def auto_shadow_pool(shadow_resolution: float, width: int, height: int) -> int:
+    """Shadow pool (MB) that holds a clip's shadow pages with room to spare.
+
+    Measured page use (256 KB each) with 4-6 area lights of up to 1.5 m: at shadow resolution 0.5
+    about 100 pages at 1080x720, 150 at 1920x1080 and 380 at 3840x2160 (128 MB holds 512); at
+    resolution 1 about 630 at 1080x720 and 1400 at 1920x1080 with 4 lights (512 MB holds 2048).
+    Allocating the pool costs time every frame (about 0.25 s per view-frame for 512 MB on a CPU).
+    """
+    if shadow_resolution <= 0.5:
+        return 128
+    return 512 if width * height <= 1_000_000 else 1024
+
+
+def eevee_settings(render_cfg=None) -> dict[str, Any]:
+    """EEVEE speed/quality settings from the ``render`` config (its defaults when None), for the bpy side."""
+    rc = render_cfg if render_cfg is not None else RenderConfig()
+    pool = int(rc.shadow_pool) or auto_shadow_pool(rc.shadow_resolution, rc.width, rc.height)
+    return {"shadow_resolution": float(rc.shadow_resolution), "shadow_pool": pool,
+            "shadow_rays": int(rc.shadow_rays), "shadow_steps": int(rc.shadow_steps)}
+
+
 def _room_box_blender(spec: SceneSpec) -> tuple[list[float], list[float]]:
     r = spec.room
     cx, cz = r.center
@@ -67,6 +89,7 @@ def prepare_clip_job(
     save_blend: str | Path | None = None,
     blend_cache: str | Path | None = None,
     debug: dict[str, Any] | None = None,
+    eevee: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write ``mesh.npz``/``mesh.pc2`` into ``work_dir`` and return the job dict.
 
@@ -80,6 +103,7 @@ def prepare_clip_job(
             the point cache at ``blend_cache`` (the caller moves ``mesh.pc2`` there).
         debug: test hooks: ``spheres`` ``(T, K, 3)`` OpenSim points rendered as small emissive
             spheres (``sphere_radius``), ``hide_person``, ``hide_room``.
+        eevee: shadow settings from :func:`eevee_settings` (default: the config's defaults).
     """
     clip = spec.clip_id
     try:
@@ -127,7 +151,7 @@ def prepare_clip_job(
                "power": li.power, "temperature": li.temperature} for li in spec.lights]
     job: dict[str, Any] = {
         "kind": "clip", "frames": mesh.num_frames, "fps": float(mesh.fps), "samples": int(samples),
-        "device": device, "view_transform": VIEW_TRANSFORM,
+        "device": device, "view_transform": VIEW_TRANSFORM, "eevee": dict(eevee or eevee_settings()),
         "mesh": {"npz": str(mesh_npz), "pc2": str(pc2), "vertices": mesh.num_vertices},
         "regions": list(REGION_NAMES), "materials": materials, "offsets": offsets,
         "views": views, "room": room, "lights": lights,

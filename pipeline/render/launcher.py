@@ -21,6 +21,7 @@ import collections
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -41,6 +42,8 @@ RESULT_NAME = "result.json"
 #: Harmless noise from Mesa's EGL on headless machines; kept in the log, left out of error tails.
 _NOISE = ("EGL_BAD_MATCH", "EGL_BAD_CONFIG")
 _MESA_EGL_VENDOR = Path("/usr/share/glvnd/egl_vendor.d/50_mesa.json")
+#: EEVEE's message when the shadow pool (render.shadow_pool) is too small: "... (used / available)" pages.
+_SHADOW_FULL = re.compile(r"Shadow buffer full.*\((\d+) / (\d+)\)")
 
 
 def render_command(render_cfg, script_args: list[str]) -> list[str]:
@@ -196,6 +199,7 @@ def run_job(
     threading.Thread(target=_reader, args=(proc.stdout, q), daemon=True).start()
     timed_out = False
     last_progress = t0
+    shadow_full: list[tuple[int, int]] = []
     try:
         with open(log_path, "w") as log_fh:
             log_fh.write("$ " + " ".join(cmd) + "\n")
@@ -220,6 +224,9 @@ def run_job(
                         pass
                 elif line.strip() and not any(n in line for n in _NOISE):
                     tail.append(line.rstrip())
+                    m = _SHADOW_FULL.search(line)
+                    if m:
+                        shadow_full.append((int(m.group(1)), int(m.group(2))))
             rc = proc.wait()
     except BaseException:
         if proc.poll() is None:
@@ -249,4 +256,11 @@ def run_job(
     except ValueError as exc:
         raise RenderError(f"clip '{clip}': unreadable render result {result_path}: {exc}") from None
     result["process_seconds"] = seconds
+    if shadow_full:
+        used, available = max(shadow_full)
+        result["shadow_pool_overflow"] = {"pages_used": used, "pages_available": available,
+                                          "messages": len(shadow_full)}
+        log.warning("clip %s: EEVEE's shadow pool overflowed (%d messages, up to %d pages needed, %d available): "
+                    "some shadows may be missing; raise render.shadow_pool (MB)", clip, len(shadow_full),
+                    used, available)
     return result

@@ -85,3 +85,19 @@ def test_timeout_counts_from_the_last_frame(tmp_path):
     cfg = load_config(None, [f"render.python={exe}"])
     with pytest.raises(RenderError, match="exit code 7"):  # ran 2.4 s under a 1 s stall limit
         run_job({"kind": "check"}, tmp_path / "work", cfg.render, clip="c5", timeout=1.0, progress_total=4)
+
+
+def test_shadow_pool_overflow_is_reported(tmp_path, caplog):
+    """EEVEE's 'Shadow buffer full' line (missing shadows) becomes a warning and a field of the result."""
+    full = "Error: Shadow buffer full, may result in missing shadows and lower performance."
+    exe = _fake_interpreter(tmp_path, f'echo "{full} (510 / 256)"; echo "{full} (629 / 256)"; '
+                                      "echo '{\"ok\": true}' > result.json; exit 0")
+    cfg = load_config(None, [f"render.python={exe}"])
+    with caplog.at_level("WARNING"):
+        result = run_job({"kind": "check"}, tmp_path / "work", cfg.render, clip="c6")
+    assert result["ok"] and result["shadow_pool_overflow"] == {"pages_used": 629, "pages_available": 256,
+                                                               "messages": 2}
+    assert "clip c6" in caplog.text and "render.shadow_pool" in caplog.text
+    exe = _fake_interpreter(tmp_path, "echo '{\"ok\": true}' > result.json; exit 0")
+    cfg = load_config(None, [f"render.python={exe}"])
+    assert "shadow_pool_overflow" not in run_job({"kind": "check"}, tmp_path / "work2", cfg.render, clip="c7")

@@ -73,6 +73,20 @@ def test_labels_follow_the_contract(rendered_clip, kinematics_files):
     assert not leftovers
 
 
+def test_render_info_reports_the_eevee_settings(rendered_clip):
+    """The speed settings reached Blender: fast world probe, room not casting shadows, config shadow keys."""
+    info = json.loads(rendered_clip["paths"].render_info.read_text())
+    from pipeline.render.job import eevee_settings
+
+    ee = info["eevee"]
+    asked = eevee_settings(rendered_clip["cfg"].render)
+    assert {k: ee[k] for k in asked} == asked and ee["shadow_pool"] == 128
+    assert ee["world_probe_resolution"] == 128
+    assert ee["shadow_casters"] and all(name.startswith("person_") for name in ee["shadow_casters"])
+    assert "person_skin" in ee["shadow_casters"]
+    assert info["shadow_pool_overflow"] is None  # the default pool holds a clip's shadows
+
+
 def test_same_spec_renders_identical_frames(rendered_clip, tmp_path):
     """Determinism: re-rendering the saved scene.json gives bit-identical frames and masks."""
     from pipeline.scene.spec import load_spec
