@@ -15,6 +15,11 @@ objective is ::
 scale for the whole model. The priors only matter where markers say little (a body's depth, say);
 markers determine the rest.
 
+With a static trial of known pose (``static=``), the markers it holds are no unknowns: for any
+scales they are placed on it (``d(s)``, OpenSim's MarkerPlacer), so the scale factors are set by
+how the segments turn about their joint centres in the motion, not by a prior that pulls each
+marker toward the model's location (which sits centimetres from a body's own landmarks).
+
 Solver: marker positions are linear in the scale factors for fixed poses, so each round runs IK
 for the frames (warm started), linearises in the scales and offsets (central differences, exact
 for linear terms), eliminates the poses by their Schur complement (bundle-adjustment style, so
@@ -153,6 +158,7 @@ def scale_torch(
     frames: int = 20,
     fit_marker_offsets: bool = False,
     weights: dict[str, float] | None = None,
+    static=None,
     groups: dict[str, str] | None = None,
     marker_noise: float = 0.01,
     max_rounds: int = 25,
@@ -167,7 +173,15 @@ def scale_torch(
     ``height`` (m) centres the overall-size prior; ``mass`` (kg) is only recorded (the scaled
     model's writer distributes it). ``frames``: how many frames of the trial are fitted.
     ``weights``: marker weights (default 1). ``marker_noise``: the RMS marker error (a distance,
-    m) the priors are weighed against; it also sets ``scale_std``. Raises :class:`KinematicsError` for bad input.
+    m) the priors are weighed against; it also sets ``scale_std``.
+
+    ``static``: ``(markers (M, 3), q (C,))``, a static trial of *known* pose (the markers in the
+    order of ``marker_names``, NaN = missing; ``q`` every model coordinate). The markers it holds
+    are then placed on it for every trial of scale factors (OpenSim's MarkerPlacer, inside the
+    fit: no offset prior, no offset unknowns), so the scales are those under which the placed
+    markers best explain the trial's motion; the placed locations are returned as
+    ``marker_offsets``. Markers the static trial lacks are fitted with the prior when
+    ``fit_marker_offsets``, else keep the model's locations. Raises :class:`KinematicsError` for bad input.
     """
     t_start = time.perf_counter()
     if mass is not None and not (mass > 0 and math.isfinite(mass)):
@@ -221,12 +235,42 @@ def scale_torch(
     sigma = marker_noise / math.sqrt(3.0)  # per coordinate, for an RMS marker error of marker_noise
     wsqrt = w.sqrt() / sigma
 
-    def offsets_table(d: torch.Tensor) -> torch.Tensor:  # (M, 3) used-marker offsets -> (M_model, 3)
-        return base_loc.index_copy(0, torch.tensor(mrow, device=device), base_loc[mrow] + d)
+    # known-pose static trial: markers placed on it for any scales (tied offsets)
+    tied = None
+    if static is not None:
+        xs, qs = (np.asarray(a, float) for a in static)
+        if xs.shape != (len(marker_names), 3) or qs.shape != (sk.n_coordinates,):
+            raise KinematicsError(f"scaling: static must be (markers ({len(marker_names)}, 3), q ({sk.n_coordinates},)), "
+                                  f"got {xs.shape} and {qs.shape}")
+        xs = xs[dcol]
+        okm = np.isfinite(xs).all(-1) & free_off.cpu().numpy().astype(bool)
+        if okm.any():
+            tied = dict(pos=torch.tensor(np.flatnonzero(okm), device=device),
+                        rows=torch.tensor([mrow[i] for i in np.flatnonzero(okm)], device=device),
+                        body=torch.tensor([sk.body_names.index(model.markers[mrow[i]].body) for i in np.flatnonzero(okm)],
+                                          device=device),
+                        x=torch.as_tensor(xs[okm], **kw), q=torch.as_tensor(qs, **kw))
+            free_off = free_off.clone()
+            free_off[tied["pos"]] = 0.0
+
+    def offsets_table(d: torch.Tensor, p: torch.Tensor | None = None) -> torch.Tensor:
+        """(M_model, 3) marker locations (``(..., M_model, 3)`` for a batch of ``p``): the used
+        markers' offsets ``d (M, 3)`` added, the tied ones placed on the static trial under ``p``."""
+        tab = base_loc.index_copy(0, torch.tensor(mrow, device=device), base_loc[mrow] + d)
+        if tied is None or p is None:
+            return tab
+        Sb = body_scales(p)  # (..., B, 3)
+        fk = sk(tied["q"].expand(Sb.shape[:-2] + tied["q"].shape), Sb)
+        R = fk.body_rotations.index_select(-3, tied["body"])  # (..., K, 3, 3)
+        o = fk.body_origins.index_select(-2, tied["body"])
+        loc = (R.transpose(-1, -2) @ (tied["x"] - o).unsqueeze(-1)).squeeze(-1) / Sb.index_select(-2, tied["body"])
+        tab = tab.expand(Sb.shape[:-2] + tab.shape).clone()
+        tab[..., tied["rows"], :] = loc
+        return tab
 
     def ik(p, d, q0=None, iters=30):
         res = solve_ik(sk, target_np, use, weights=dict(zip(use, wm)), scales=body_scales(p),
-                       marker_offsets=offsets_table(d), q0=q0, stride=1, max_iterations=iters,
+                       marker_offsets=offsets_table(d, p), q0=q0, stride=1, max_iterations=iters,
                        tolerance=1e-7, progress=False)
         return res
 
@@ -277,8 +321,8 @@ def scale_torch(
         s_glob = 1.0
         for _ in range(4):
             q = torch.as_tensor(res.q, **kw)
-            x0 = sk(q, body_scales(p), offsets_table(d)).markers[:, mrow]
-            x1 = sk(q, body_scales(p * 1.01), offsets_table(d)).markers[:, mrow]
+            x0 = sk(q, body_scales(p), offsets_table(d, p)).markers[:, mrow]
+            x1 = sk(q, body_scales(p * 1.01), offsets_table(d, p * 1.01)).markers[:, mrow]
             a = (x1 - x0) / 0.01  # d x / d(relative scale)
             r = (target - x0) * w.sqrt().unsqueeze(-1)
             aw = a * w.sqrt().unsqueeze(-1)
@@ -300,14 +344,14 @@ def scale_torch(
         free_q = None
         for rounds in range(1, max_rounds + 1):
             q = torch.as_tensor(res.q, **kw)
-            prob = _Problem(sk, mrow, body_scales(p), offsets_table(d),
+            prob = _Problem(sk, mrow, body_scales(p), offsets_table(d, p),
                             {i: c.default_value for i, c in enumerate(model.coordinates) if c.locked}, [])
             free_q = prob.free_idx
             r, Jq, _ = prob.evaluate(q.index_select(-1, free_q), target, wsqrt,
                                      torch.zeros(F, 0, **kw), torch.zeros(0, **kw))  # (F, 3M), (F, 3M, Fq)
-            Jp = _scale_jacobian(sk, q, p, body_scales, offsets_table(d), mrow, P) * wsqrt.repeat_interleave(3, -1).unsqueeze(-1)
+            Jp = _scale_jacobian(sk, q, p, body_scales, lambda pp: offsets_table(d, pp), mrow, P) * wsqrt.repeat_interleave(3, -1).unsqueeze(-1)
             if n_off:
-                Jd = _offset_jacobian(sk, q, body_scales(p), offsets_table(d), mrow) * wsqrt.repeat_interleave(3, -1).unsqueeze(-1)
+                Jd = _offset_jacobian(sk, q, body_scales(p), offsets_table(d, p), mrow) * wsqrt.repeat_interleave(3, -1).unsqueeze(-1)
                 Jd = Jd * free_off.repeat_interleave(3).unsqueeze(0).unsqueeze(0)
                 Jx = torch.cat([Jp, Jd], -1)
             else:
@@ -358,9 +402,10 @@ def scale_torch(
         std = torch.diagonal(inv)[:P].clamp_min(0).sqrt().reshape(G, 3).cpu().numpy()
         S_b = body_scales(p).cpu().numpy()
         offsets = None
-        if fit_marker_offsets:
-            loc = offsets_table(d).cpu().numpy()
-            offsets = {n: loc[midx[n]].copy() for n in use}
+        if fit_marker_offsets or tied is not None:
+            loc = offsets_table(d, p).cpu().numpy()
+            placed = set() if tied is None else {mrow[i] for i in tied["pos"].tolist()}
+            offsets = {n: loc[midx[n]].copy() for n in use if fit_marker_offsets or midx[n] in placed}
     return ScaleResult(
         scales={b: S_b[i].astype(np.float64) for i, b in enumerate(model.body_names)},
         marker_offsets=offsets,
@@ -372,11 +417,17 @@ def scale_torch(
 
 
 def _scale_jacobian(sk, q, p, body_scales, offsets, mrow, P, h=1e-4) -> torch.Tensor:
-    """(F, 3M, P) d markers / d scale parameters by central differences (exact where linear)."""
+    """(F, 3M, P) d markers / d scale parameters by central differences (exact where linear).
+    ``offsets``: the marker table, or a function of a batch of scale parameters ``(N, P)``
+    giving ``(N, M_model, 3)`` (markers placed on a static trial move with the scales)."""
     F = q.shape[0]
     E = torch.eye(P, dtype=q.dtype, device=q.device) * h
     pp = torch.cat([p + E, p - E], 0)  # (2P, P)
     sc = body_scales(pp).unsqueeze(1)  # (2P, 1, B, 3)
+    if callable(offsets):
+        offsets = offsets(pp)
+        if offsets.ndim == 3:  # one table per scale trial: (2P, 1, M_model, 3)
+            offsets = offsets.unsqueeze(1)
     x = sk(q.expand((2 * P,) + q.shape), sc, offsets).markers[..., mrow, :]  # (2P, F, M, 3)
     d = (x[:P] - x[P:]) / (2 * h)  # (P, F, M, 3)
     return d.permute(1, 2, 3, 0).reshape(F, -1, P)
