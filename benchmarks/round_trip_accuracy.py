@@ -37,6 +37,7 @@ def main() -> int:
     p.add_argument("--fps", type=float, default=30.0)
     p.add_argument("--backend", default="torch", choices=("torch", "opensim"))
     p.add_argument("--shape", default="fit", choices=("fit", "average", "sample"))
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override (repeatable)")
     args = p.parse_args()
 
     from pipeline.body.motion_library import list_motions
@@ -47,7 +48,7 @@ def main() -> int:
 
     motions = args.motions or list_motions()
     cfg = load_config(None, [f"body.shape={args.shape}", f"motion.fps={args.fps}", f"motion.max_seconds={args.seconds}",
-                             f"kinematics.scale.backend={args.backend}", f"kinematics.ik.backend={args.backend}"])
+                             f"kinematics.scale.backend={args.backend}", f"kinematics.ik.backend={args.backend}", *args.set])
     print(f"round trip: library motion -> Anny ({args.shape}) -> virtual markers -> scale + IK ({args.backend}); "
           f"{args.seconds:g} s at {args.fps:g} fps")
     print(f"{'motion':<14s} {'worst coord':<18s} {'worst RMS':>9s} {'mean RMS':>9s} {'marker RMSE':>12s} {'time':>7s}")
