@@ -443,7 +443,7 @@ def scale_subject(cfg, trial, out_osim: Path, out_scales: Path, out_report: Path
         from ..kinematics.scaling import scale_torch
 
         kwargs = dict(frames=int(scfg.frames), fit_marker_offsets=bool(scfg.fit_marker_offsets), progress=False,
-                      weights=weights)
+                      weights=weights, marker_noise=float(scfg.marker_noise))
         if static is not None and static_q is not None:
             xs = np.nanmean(static.subset(trial.names, missing="nan").positions, axis=0)
             kwargs["static"] = (xs, np.asarray(static_q, float).reshape(-1))

@@ -10,6 +10,7 @@ objective is ::
   + sum_g ((mean_k s_gk - s_0) / 0.2)^2                              (overall size, weak)
   + sum_(right, left groups) sum_k ((s_rk - s_lk) / 0.1)^2           (left/right, weak)
   + sum_m |d_m|^2 / 0.02^2                                          (marker offsets, if fitted)
+  + sum_m |d_m(s)|^2 / 0.1^2                           (markers placed on a static trial, if given)
 
 ``s_0`` is the subject's height over the model's (when ``height`` is given) or the best single
 scale for the whole model. The priors only matter where markers say little (a body's depth, say);
@@ -17,8 +18,9 @@ markers determine the rest.
 
 With a static trial of known pose (``static=``), the markers it holds are no unknowns: for any
 scales they are placed on it (``d(s)``, OpenSim's MarkerPlacer), so the scale factors are set by
-how the segments turn about their joint centres in the motion, not by a prior that pulls each
-marker toward the model's location (which sits centimetres from a body's own landmarks).
+how the segments turn about their joint centres in the motion, not by a tight prior that pulls
+each marker toward the model's location (a body's own landmarks sit up to 7 cm from the generic
+model's); only a weak one (10 cm) holds what the motion leaves loose.
 
 Solver: marker positions are linear in the scale factors for fixed poses, so each round runs IK
 for the frames (warm started), linearises in the scales and offsets (central differences, exact
@@ -60,6 +62,7 @@ SIGMA_ANISO = 0.1
 SIGMA_SIZE = 0.2
 SIGMA_SYM = 0.1
 SIGMA_OFFSET = 0.02  # m
+SIGMA_PLACED = 0.1  # m: markers placed on a static trial, from the model's locations (weak)
 
 
 @dataclass
@@ -178,8 +181,9 @@ def scale_torch(
     ``static``: ``(markers (M, 3), q (C,))``, a static trial of *known* pose (the markers in the
     order of ``marker_names``, NaN = missing; ``q`` every model coordinate). The markers it holds
     are then placed on it for every trial of scale factors (OpenSim's MarkerPlacer, inside the
-    fit: no offset prior, no offset unknowns), so the scales are those under which the placed
-    markers best explain the trial's motion; the placed locations are returned as
+    fit: no offset unknowns, only a weak prior toward the model's locations, ``SIGMA_PLACED``), so
+    the scales are those under which the placed markers best explain the trial's motion; the
+    placed locations are returned as
     ``marker_offsets``. Markers the static trial lacks are fitted with the prior when
     ``fit_marker_offsets``, else keep the model's locations. Raises :class:`KinematicsError` for bad input.
     """
@@ -263,7 +267,12 @@ def scale_torch(
         fk = sk(tied["q"].expand(Sb.shape[:-2] + tied["q"].shape), Sb)
         R = fk.body_rotations.index_select(-3, tied["body"])  # (..., K, 3, 3)
         o = fk.body_origins.index_select(-2, tied["body"])
-        loc = (R.transpose(-1, -2) @ (tied["x"] - o).unsqueeze(-1)).squeeze(-1) / Sb.index_select(-2, tied["body"])
+        s_k = Sb.index_select(-2, tied["body"])
+        loc = (R.transpose(-1, -2) @ (tied["x"] - o).unsqueeze(-1)).squeeze(-1)  # in the body frame
+        if not sk._marker_direct:  # markers on offset frames: undo the frame (its translation scales too)
+            Rm, Mm = sk.R_mk[tied["rows"]], sk.M_mk[tied["rows"]]
+            loc = (Rm.transpose(-1, -2) @ (loc - (Mm @ s_k.unsqueeze(-1)).squeeze(-1)).unsqueeze(-1)).squeeze(-1)
+        loc = loc / s_k
         tab = tab.expand(Sb.shape[:-2] + tab.shape).clone()
         tab[..., tied["rows"], :] = loc
         return tab
@@ -306,12 +315,30 @@ def scale_torch(
             cols.append(prior_residuals(pk, dk, s0) - r0)
         return torch.stack(cols, -1)
 
+    def placed_residuals(pp: torch.Tensor) -> torch.Tensor:
+        """(..., 3K) placed markers' distance from the model's locations (unscaled body frames) /
+        SIGMA_PLACED. Weak: it holds the scales the motion leaves free or nearly so (the knee's
+        place along a leg that stays straight, an arm seen through sliding forearm skin) near a
+        joint centre among its markers as the model has it."""
+        tab = offsets_table(torch.zeros(M, 3, **kw), pp)
+        r = (tab[..., tied["rows"], :] - base_loc[tied["rows"]]) / SIGMA_PLACED
+        return r.reshape(r.shape[:-2] + (-1,))
+
+    def placed_jacobian(p: torch.Tensor, h: float = 1e-4) -> torch.Tensor:  # (3K, P + n_off)
+        E = torch.eye(P, **kw) * h
+        r = placed_residuals(torch.cat([p + E, p - E], 0))
+        J = ((r[:P] - r[P:]) / (2 * h)).T
+        return torch.cat([J, torch.zeros(J.shape[0], n_off, **kw)], -1)
+
     def objective(res, p, d, s0):
         e = torch.as_tensor(res.marker_errors, **kw)
         e = torch.where(present, e, torch.zeros_like(e))
         data_term = ((e * e) * w).sum() / sigma ** 2
         pr = prior_residuals(p, d, s0)
-        return float(data_term + (pr * pr).sum())
+        out = data_term + (pr * pr).sum()
+        if tied is not None:
+            out = out + (placed_residuals(p) ** 2).sum()
+        return float(out)
 
     with torch.inference_mode():
         # 1) one scale for the whole model: IK + 1-D linear fits, a few rounds
@@ -372,6 +399,10 @@ def scale_torch(
                 S_data = S_data + Jo.T @ Jo
             S = S + Jprior.T @ Jprior
             rhs = rhs + Jprior.T @ pr
+            if tied is not None:
+                Jt = placed_jacobian(p)
+                S = S + Jt.T @ Jt
+                rhs = rhs + Jt.T @ placed_residuals(p)
             S = S + 1e-9 * torch.eye(S.shape[0], **kw)
             step = -torch.linalg.solve(S, rhs)
             # step control: accept when the objective (poses re-solved) decreases

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from osim_zoo import random_q, write_zoo
 
 from pipeline.errors import KinematicsError
 from pipeline.kinematics.fk import Skeleton
@@ -112,6 +113,25 @@ def test_static_trial_of_known_pose_places_the_markers(generic):
     assert np.abs(x[ok] - xs[ok]).max() < 1e-9
     with pytest.raises(KinematicsError, match="static must be"):
         scale_torch(generic, mk, generic.marker_names, static=(xs[:3], q0))
+
+
+def test_static_placement_on_offset_frames(tmp_path):
+    """Markers on offset frames (of offset frames) are placed exactly too."""
+    model = load_osim(write_zoo(tmp_path / "zoo.osim"))
+    sk = Skeleton(model)
+    assert not sk._marker_direct
+    rng = np.random.default_rng(0)
+    S = torch.full((len(model.body_names), 3), 1.1, dtype=torch.float64)
+    loc = sk.marker_locations + torch.as_tensor(rng.normal(0, 0.02, sk.marker_locations.shape))
+    mk = sk(torch.as_tensor(random_q(model, 20, rng, margin=0.1)), S, loc).markers.numpy()
+    q0 = model.default_q()
+    xs = sk(torch.as_tensor(q0), S, loc).markers.numpy()
+    res = scale_torch(model, mk, model.marker_names, frames=8, static=(xs, q0), max_rounds=2, progress=False)
+    table = sk.marker_locations.clone()
+    for n, v in res.marker_offsets.items():
+        table[model.marker_names.index(n)] = torch.as_tensor(v)
+    S_fit = torch.tensor(np.stack([res.scales[b] for b in model.body_names]))
+    assert np.abs(sk(torch.as_tensor(q0), S_fit, table).markers.numpy() - xs).max() < 1e-9
 
 
 def test_default_groups(generic, golden):
