@@ -69,10 +69,9 @@ def main() -> int:
 
     t = time.perf_counter()
     mass, height = stage1._mass_height(cfg, body, res.info)
-    trial = res.motion if res.static is None else stage1.concat_trials(res.static, res.motion)
     weights = stage1.marker_weights(cfg, body)
     static_q = None if res.static_pose is None else res.static_pose.values[0]
-    stage1.scale_subject(cfg, trial, work / "scaled.osim", work / "scales.json", work / "scale_report.json",
+    stage1.scale_subject(cfg, res.motion, work / "scaled.osim", work / "scales.json", work / "scale_report.json",
                          mass=mass, height=height, trial_path=trc, static=res.static, static_path=static_trc,
                          static_q=static_q, weights=weights)
     times["scale"] = time.perf_counter() - t

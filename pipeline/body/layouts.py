@@ -201,6 +201,21 @@ def anny_landmark_vertices(model=None, with_rigidity: bool = False):
     return ids
 
 
+def rigidity_weight(rigidity: float) -> float:
+    """Scaling/IK weight of a virtual marker whose vertex gives ``rigidity`` of its skinning weight
+    to the marker's OpenSim body.
+
+    Under linear-blend skinning the skin follows the neighbouring segments by the rest,
+    ``1 - rigidity``, so a marker's slide off its body grows in proportion; a least-squares weight
+    is the inverse of the error's variance, hence ``((1 - PURITY_MIN) / (1 - rigidity))^2``,
+    at most 1 (full weight from :data:`~pipeline.body.landmarks.PURITY_MIN` up), rounded to 2 digits.
+    """
+    from .landmarks import PURITY_MIN
+
+    w = ((1.0 - PURITY_MIN) / max(1.0 - float(rigidity), 1e-9)) ** 2
+    return float(min(1.0, max(0.01, round(w, 2))))
+
+
 def build_anny_layout(out: str | Path = LAYOUT_DIR / "anny.yaml", model=None) -> Path:
     """Write Anny's layout YAML (atomically) and return its path."""
     from .landmarks import marker_landmarks
@@ -215,15 +230,18 @@ def build_anny_layout(out: str | Path = LAYOUT_DIR / "anny.yaml", model=None) ->
         "# to skin that moves rigidly with the marker's bone in the generic OpenSim model (>= 90 % of",
         "# its skinning weight), as skin over bony landmarks does. tests/body/test_layouts.py checks",
         "# each marker lands on its landmark. Do not edit by hand: change the landmark definitions",
-        "# and regenerate. 'rigidity': that share of skinning weight (informative; markers with low",
-        "# rigidity slide with the neighbouring segment under linear-blend skinning).",
+        "# and regenerate. 'rigidity': that share of skinning weight. Skin with low rigidity slides",
+        "# with the neighbouring segment under linear-blend skinning (the acromion's follows the arm,",
+        "# the forearm's the other forearm bone in pronation), so it counts less: 'weight' (scaling",
+        "# and IK) is ((1 - 0.9) / (1 - rigidity))^2, at most 1 (layouts.rigidity_weight).",
         "topology: anny",
         f"num_vertices: {TOPOLOGY_VERTICES['anny']}",
         f"normal_offset: {DEFAULT_NORMAL_OFFSET}  # metres: 14 mm marker ball (7 mm) + base and skin",
         "markers:",
     ]
     for name in ODAH_MARKERS:
-        lines.append(f"  {name}: {{vertex: {ids[name]}, rigidity: {rigidity[name]:.2f}}}"
+        lines.append(f"  {name}: {{vertex: {ids[name]}, rigidity: {rigidity[name]:.2f}, "
+                     f"weight: {rigidity_weight(rigidity[name]):g}}}"
                      f"  # {table[name][0].description}")
     out = Path(out)
     atomic_write_text(out, "\n".join(lines) + "\n")

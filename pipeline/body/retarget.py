@@ -86,10 +86,12 @@ for _s, _S in (("l", "L"), ("r", "R")):
     _SEGMENT_FRAMES[f"toes_{_s}"] = _SEGMENT_FRAMES[f"calcn_{_s}"]
     _SEGMENT_FRAMES[f"radius_{_s}"] = _SEGMENT_FRAMES[f"ulna_{_s}"]
 
-#: OpenSim bodies that move together closely enough to count as one for marker rigidity.
+#: OpenSim bodies that move together closely enough to count as one for marker rigidity. Not the
+#: radius and the ulna: pronation turns the radius (and the distal forearm skin, Anny's
+#: lowerarm02) up to 90 deg about the ulna.
 RIGID_GROUPS = {}
 for _s in ("l", "r"):
-    RIGID_GROUPS.update({f"patella_{_s}": f"tibia_{_s}", f"talus_{_s}": f"calcn_{_s}", f"radius_{_s}": f"ulna_{_s}"})
+    RIGID_GROUPS.update({f"patella_{_s}": f"tibia_{_s}", f"talus_{_s}": f"calcn_{_s}"})
 
 
 def rigid_group(body: str) -> str:

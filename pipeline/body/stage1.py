@@ -321,15 +321,6 @@ def _mass_height(cfg, body_params: dict, info: dict) -> tuple[float | None, floa
     return (float(mass) if mass else None), (float(height) if height else None)
 
 
-def concat_trials(a, b):
-    """Two marker trials one after the other (same marker names as ``b``; times renumbered)."""
-    from ..kinematics.trc import MarkerData
-
-    a = a.subset(b.names, missing="nan")
-    pos = np.concatenate([a.positions, b.positions])
-    return MarkerData(names=list(b.names), positions=pos, rate=b.rate)
-
-
 def place_markers_known_pose(model, scales: dict, static, q: np.ndarray | None = None) -> tuple[dict, float]:
     """Model marker locations that put every marker exactly on a static trial of known pose.
 
@@ -372,58 +363,23 @@ def place_markers_known_pose(model, scales: dict, static, q: np.ndarray | None =
     return out, before
 
 
-def align_markers_to_static(model, scales: dict, offsets: dict, static, q: np.ndarray) -> tuple[dict, float]:
-    """Turn each body's fitted markers about the body's joint so that, in the static trial's known
-    pose ``q``, they line up with the static markers.
-
-    Fitting marker offsets jointly with poses (torch scaling) leaves one freedom per segment: its
-    markers turned about the joint read as a constant joint-angle offset. The static trial of known
-    pose fixes it without disturbing what the motion taught about the markers' distances to the
-    joint centres (a Kabsch rotation about the body's origin; rotation and translation for the
-    free root body). Returns the new offsets (unscaled, body frames) and the RMS distance to the
-    static markers after the turn (metres).
-    """
+def static_marker_rms(model, scales: dict, offsets: dict, static, q: np.ndarray) -> float:
+    """RMS distance (metres) between a static trial of known pose ``q`` and the model's markers
+    (scaled by ``scales``, at ``offsets``: {marker: unscaled body-frame location}) in that pose."""
     from ..kinematics.fk import Skeleton
     from .retarget import scales_tensor
 
     sk = Skeleton(model, dtype=torch.float64)
-    S = scales_tensor(sk, scales)
     loc = sk.marker_locations.clone()
     for n, v in offsets.items():
         loc[sk.marker_names.index(n)] = torch.as_tensor(np.asarray(v, float))
     names = [n for n in static.names if n in set(sk.marker_names)]
     x = np.nanmean(static.subset(names).positions, axis=0)
     with torch.no_grad():
-        fk = sk(torch.as_tensor(np.asarray(q, float).reshape(1, -1)), scales=S[None], marker_offsets=loc)
-    model_x = fk.markers[0].numpy()
-    root = model.joints[0].child.body if model.joints else None
-    by_body: dict = {}
-    for n in names:
-        if np.isfinite(x[names.index(n)]).all():
-            by_body.setdefault(model.markers[sk.marker_names.index(n)].body, []).append(n)
-    new = {n: np.asarray(v, float) for n, v in offsets.items()}
-    resid = []
-    for b, ms in by_body.items():
-        k = sk.body_names.index(b)
-        R_b, o_b = fk.body_rotations[0, k].numpy(), fk.body_origins[0, k].numpy()
-        P = np.array([model_x[sk.marker_names.index(n)] for n in ms])
-        Q = np.array([x[names.index(n)] for n in ms])
-        free = b == root
-        cp = P.mean(0) if free else o_b
-        cq = Q.mean(0) if free else o_b
-        if len(ms) >= 2 or free:
-            H = (P - cp).T @ (Q - cq)
-            U, _, Vt = np.linalg.svd(H)
-            D = np.diag([1.0, 1.0, np.sign(np.linalg.det(Vt.T @ U.T))])
-            R = Vt.T @ D @ U.T
-        else:
-            R = np.eye(3)
-        P2 = cq + (P - cp) @ R.T
-        resid.append(np.sum((P2 - Q) ** 2, axis=1))
-        for n, p in zip(ms, P2):
-            new[n] = (R_b.T @ (p - o_b)) / S[k].numpy()
-    rms = float(np.sqrt(np.mean(np.concatenate(resid)))) if resid else float("nan")
-    return new, rms
+        fk = sk(torch.as_tensor(np.asarray(q, float).reshape(1, -1)), scales=scales_tensor(sk, scales)[None],
+                marker_offsets=loc)
+    d = np.linalg.norm(fk.markers[0, [sk.marker_names.index(n) for n in names]].numpy() - x, axis=1)
+    return float(np.sqrt(np.nanmean(d ** 2)))
 
 
 def scale_subject(cfg, trial, out_osim: Path, out_scales: Path, out_report: Path, *, mass: float | None,
@@ -432,12 +388,12 @@ def scale_subject(cfg, trial, out_osim: Path, out_scales: Path, out_report: Path
                   weights: dict[str, float] | None = None) -> dict:
     """Scale the config's OpenSim model to a subject (torch by default, OpenSim's ScaleTool on request).
 
-    ``trial`` (MarkerData) gives the scale factors: the static trial and the motion frames together
-    (``kinematics.scale.frames`` of them) when both exist. With ``static``, a static trial of the
-    known default pose (Anny-driven sources; ``static_q``: its coordinates), torch scaling always
-    fits the marker offsets too, and each body's markers are then turned about its joint onto the
-    static trial (:func:`align_markers_to_static`: the offsets' joint-angle freedom fixed by the
-    known pose); the OpenSim backend's markers are placed on it directly
+    ``trial`` (MarkerData, the motion) gives the scale factors (``kinematics.scale.frames`` of its
+    frames). With ``static``, a static trial of known pose (Anny-driven sources; ``static_q``: its
+    coordinates), the model's markers are placed on the static trial: inside torch scaling, for
+    every trial of scale factors (``scale_torch(static=...)``: the scales are those under which the
+    placed markers best explain the motion, with no pull toward the generic model's marker
+    locations, which sit up to 7 cm from a body's own); after the OpenSim backend's ScaleTool
     (:func:`place_markers_known_pose`), as OpenSim's MarkerPlacer does with a known pose.
     Writes the scaled .osim, scales.json and a JSON report (atomically).
     """
@@ -477,21 +433,23 @@ def scale_subject(cfg, trial, out_osim: Path, out_scales: Path, out_report: Path
     else:
         from ..kinematics.scaling import scale_torch
 
-        # With a static trial of known pose the markers are always fitted (then turned onto it).
-        fit = bool(scfg.fit_marker_offsets or (static is not None and static_q is not None))
-        kwargs = dict(frames=int(scfg.frames), fit_marker_offsets=fit, progress=False, weights=weights)
+        kwargs = dict(frames=int(scfg.frames), fit_marker_offsets=bool(scfg.fit_marker_offsets), progress=False,
+                      weights=weights, marker_noise=float(scfg.marker_noise))
+        if static is not None and static_q is not None:
+            xs = np.nanmean(static.subset(trial.names, missing="nan").positions, axis=0)
+            kwargs["static"] = (xs, np.asarray(static_q, float).reshape(-1))
         if mass:
             kwargs["mass"] = mass
         if height:
             kwargs["height"] = height
         res = scale_torch(model, trial.positions, trial.names, **kwargs)
         scales = res.scales
-        offsets = res.marker_offsets if fit else None
+        offsets = res.marker_offsets
         rmse = float(np.nanmean(np.asarray(res.marker_rmse)))
-    if static is not None and offsets is not None and static_q is not None:
-        offsets, placed_rms = align_markers_to_static(model, scales, offsets, static, static_q)
-    elif static is not None:
+    if static is not None and (offsets is None or static_q is None):
         offsets, placed_rms = place_markers_known_pose(model, scales, static, static_q)
+    elif static is not None:
+        placed_rms = static_marker_rms(model, scales, offsets, static, static_q)
     if scfg.backend != "opensim" or static is not None:
         with atomic_path(out_osim) as tmp:
             write_scaled_osim(src, scales, tmp, marker_offsets=offsets, mass=mass)

@@ -57,7 +57,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _torch_scale(model_path: Path, markers, out: Path, scales_out: Path, *, mass, height, frames,
-                 fit_offsets, device) -> dict:
+                 fit_offsets, device, marker_noise: float = 0.02) -> dict:
     import numpy as np
 
     from ..io_utils import atomic_path
@@ -66,7 +66,7 @@ def _torch_scale(model_path: Path, markers, out: Path, scales_out: Path, *, mass
     from ..kinematics.scaling import scale_torch
 
     model = load_osim(model_path)
-    kwargs = dict(frames=frames, fit_marker_offsets=fit_offsets)
+    kwargs = dict(frames=frames, fit_marker_offsets=fit_offsets, marker_noise=marker_noise)
     if mass:
         kwargs["mass"] = mass
     if height:
@@ -162,7 +162,7 @@ def run(args, cfg) -> int:
         fit = scfg.fit_marker_offsets if fit is None else fit
         device = torch_device(getattr(args, "device", None) or cfg.kinematics.ik.device)
         info = _torch_scale(model_path, markers, out, scales_out, mass=mass, height=height, frames=frames,
-                            fit_offsets=fit, device=device)
+                            fit_offsets=fit, device=device, marker_noise=float(scfg.marker_noise))
     summary = ", ".join(f"{b} {v[0]:.3f}" for b, v in list(info["scales"].items())[:6])
     log.info("wrote %s and %s (backend %s): %s%s", out, scales_out, backend, summary,
              f"; marker RMSE {1000 * info['marker_rmse']:.1f} mm" if "marker_rmse" in info else "")

@@ -42,6 +42,8 @@ class ScaleConfig:
     backend: str = option("torch", "Scaling method", choices=("torch", "opensim"))
     frames: int = option(20, "Frames of the trial used for torch scaling", min=1, max=100000)
     fit_marker_offsets: bool = option(False, "Also fit marker offsets (torch scaling)")
+    marker_noise: float = option(0.02, "Expected RMS marker error (skin slide, placement) that torch scaling weighs "
+                                 "its priors against: larger trusts the priors more", unit="m", min=0.001, max=0.2)
     mass: float = option(0.0, "Subject mass (0: estimate from the body model)", unit="kg", min=0.0, max=500.0)
     height: float = option(0.0, "Subject height (0: estimate from markers)", unit="m", min=0.0, max=3.0)
 

@@ -10,10 +10,17 @@ objective is ::
   + sum_g ((mean_k s_gk - s_0) / 0.2)^2                              (overall size, weak)
   + sum_(right, left groups) sum_k ((s_rk - s_lk) / 0.1)^2           (left/right, weak)
   + sum_m |d_m|^2 / 0.02^2                                          (marker offsets, if fitted)
+  + sum_m |d_m(s)|^2 / 0.1^2                           (markers placed on a static trial, if given)
 
 ``s_0`` is the subject's height over the model's (when ``height`` is given) or the best single
 scale for the whole model. The priors only matter where markers say little (a body's depth, say);
 markers determine the rest.
+
+With a static trial of known pose (``static=``), the markers it holds are no unknowns: for any
+scales they are placed on it (``d(s)``, OpenSim's MarkerPlacer), so the scale factors are set by
+how the segments turn about their joint centres in the motion, not by a tight prior that pulls
+each marker toward the model's location (a body's own landmarks sit up to 7 cm from the generic
+model's); only a weak one (10 cm) holds what the motion leaves loose.
 
 Solver: marker positions are linear in the scale factors for fixed poses, so each round runs IK
 for the frames (warm started), linearises in the scales and offsets (central differences, exact
@@ -55,6 +62,7 @@ SIGMA_ANISO = 0.1
 SIGMA_SIZE = 0.2
 SIGMA_SYM = 0.1
 SIGMA_OFFSET = 0.02  # m
+SIGMA_PLACED = 0.1  # m: markers placed on a static trial, from the model's locations (weak)
 
 
 @dataclass
@@ -153,6 +161,7 @@ def scale_torch(
     frames: int = 20,
     fit_marker_offsets: bool = False,
     weights: dict[str, float] | None = None,
+    static=None,
     groups: dict[str, str] | None = None,
     marker_noise: float = 0.01,
     max_rounds: int = 25,
@@ -167,7 +176,16 @@ def scale_torch(
     ``height`` (m) centres the overall-size prior; ``mass`` (kg) is only recorded (the scaled
     model's writer distributes it). ``frames``: how many frames of the trial are fitted.
     ``weights``: marker weights (default 1). ``marker_noise``: the RMS marker error (a distance,
-    m) the priors are weighed against; it also sets ``scale_std``. Raises :class:`KinematicsError` for bad input.
+    m) the priors are weighed against; it also sets ``scale_std``.
+
+    ``static``: ``(markers (M, 3), q (C,))``, a static trial of *known* pose (the markers in the
+    order of ``marker_names``, NaN = missing; ``q`` every model coordinate). The markers it holds
+    are then placed on it for every trial of scale factors (OpenSim's MarkerPlacer, inside the
+    fit: no offset unknowns, only a weak prior toward the model's locations, ``SIGMA_PLACED``), so
+    the scales are those under which the placed markers best explain the trial's motion; the
+    placed locations are returned as
+    ``marker_offsets``. Markers the static trial lacks are fitted with the prior when
+    ``fit_marker_offsets``, else keep the model's locations. Raises :class:`KinematicsError` for bad input.
     """
     t_start = time.perf_counter()
     if mass is not None and not (mass > 0 and math.isfinite(mass)):
@@ -221,12 +239,47 @@ def scale_torch(
     sigma = marker_noise / math.sqrt(3.0)  # per coordinate, for an RMS marker error of marker_noise
     wsqrt = w.sqrt() / sigma
 
-    def offsets_table(d: torch.Tensor) -> torch.Tensor:  # (M, 3) used-marker offsets -> (M_model, 3)
-        return base_loc.index_copy(0, torch.tensor(mrow, device=device), base_loc[mrow] + d)
+    # known-pose static trial: markers placed on it for any scales (tied offsets)
+    tied = None
+    if static is not None:
+        xs, qs = (np.asarray(a, float) for a in static)
+        if xs.shape != (len(marker_names), 3) or qs.shape != (sk.n_coordinates,):
+            raise KinematicsError(f"scaling: static must be (markers ({len(marker_names)}, 3), q ({sk.n_coordinates},)), "
+                                  f"got {xs.shape} and {qs.shape}")
+        xs = xs[dcol]
+        okm = np.isfinite(xs).all(-1) & free_off.cpu().numpy().astype(bool)
+        if okm.any():
+            tied = dict(pos=torch.tensor(np.flatnonzero(okm), device=device),
+                        rows=torch.tensor([mrow[i] for i in np.flatnonzero(okm)], device=device),
+                        body=torch.tensor([sk.body_names.index(model.markers[mrow[i]].body) for i in np.flatnonzero(okm)],
+                                          device=device),
+                        x=torch.as_tensor(xs[okm], **kw), q=torch.as_tensor(qs, **kw))
+            free_off = free_off.clone()
+            free_off[tied["pos"]] = 0.0
+
+    def offsets_table(d: torch.Tensor, p: torch.Tensor | None = None) -> torch.Tensor:
+        """(M_model, 3) marker locations (``(..., M_model, 3)`` for a batch of ``p``): the used
+        markers' offsets ``d (M, 3)`` added, the tied ones placed on the static trial under ``p``."""
+        tab = base_loc.index_copy(0, torch.tensor(mrow, device=device), base_loc[mrow] + d)
+        if tied is None or p is None:
+            return tab
+        Sb = body_scales(p)  # (..., B, 3)
+        fk = sk(tied["q"].expand(Sb.shape[:-2] + tied["q"].shape), Sb)
+        R = fk.body_rotations.index_select(-3, tied["body"])  # (..., K, 3, 3)
+        o = fk.body_origins.index_select(-2, tied["body"])
+        s_k = Sb.index_select(-2, tied["body"])
+        loc = (R.transpose(-1, -2) @ (tied["x"] - o).unsqueeze(-1)).squeeze(-1)  # in the body frame
+        if not sk._marker_direct:  # markers on offset frames: undo the frame (its translation scales too)
+            Rm, Mm = sk.R_mk[tied["rows"]], sk.M_mk[tied["rows"]]
+            loc = (Rm.transpose(-1, -2) @ (loc - (Mm @ s_k.unsqueeze(-1)).squeeze(-1)).unsqueeze(-1)).squeeze(-1)
+        loc = loc / s_k
+        tab = tab.expand(Sb.shape[:-2] + tab.shape).clone()
+        tab[..., tied["rows"], :] = loc
+        return tab
 
     def ik(p, d, q0=None, iters=30):
         res = solve_ik(sk, target_np, use, weights=dict(zip(use, wm)), scales=body_scales(p),
-                       marker_offsets=offsets_table(d), q0=q0, stride=1, max_iterations=iters,
+                       marker_offsets=offsets_table(d, p), q0=q0, stride=1, max_iterations=iters,
                        tolerance=1e-7, progress=False)
         return res
 
@@ -262,12 +315,30 @@ def scale_torch(
             cols.append(prior_residuals(pk, dk, s0) - r0)
         return torch.stack(cols, -1)
 
+    def placed_residuals(pp: torch.Tensor) -> torch.Tensor:
+        """(..., 3K) placed markers' distance from the model's locations (unscaled body frames) /
+        SIGMA_PLACED. Weak: it holds the scales the motion leaves free or nearly so (the knee's
+        place along a leg that stays straight, an arm seen through sliding forearm skin) near a
+        joint centre among its markers as the model has it."""
+        tab = offsets_table(torch.zeros(M, 3, **kw), pp)
+        r = (tab[..., tied["rows"], :] - base_loc[tied["rows"]]) / SIGMA_PLACED
+        return r.reshape(r.shape[:-2] + (-1,))
+
+    def placed_jacobian(p: torch.Tensor, h: float = 1e-4) -> torch.Tensor:  # (3K, P + n_off)
+        E = torch.eye(P, **kw) * h
+        r = placed_residuals(torch.cat([p + E, p - E], 0))
+        J = ((r[:P] - r[P:]) / (2 * h)).T
+        return torch.cat([J, torch.zeros(J.shape[0], n_off, **kw)], -1)
+
     def objective(res, p, d, s0):
         e = torch.as_tensor(res.marker_errors, **kw)
         e = torch.where(present, e, torch.zeros_like(e))
         data_term = ((e * e) * w).sum() / sigma ** 2
         pr = prior_residuals(p, d, s0)
-        return float(data_term + (pr * pr).sum())
+        out = data_term + (pr * pr).sum()
+        if tied is not None:
+            out = out + (placed_residuals(p) ** 2).sum()
+        return float(out)
 
     with torch.inference_mode():
         # 1) one scale for the whole model: IK + 1-D linear fits, a few rounds
@@ -277,8 +348,8 @@ def scale_torch(
         s_glob = 1.0
         for _ in range(4):
             q = torch.as_tensor(res.q, **kw)
-            x0 = sk(q, body_scales(p), offsets_table(d)).markers[:, mrow]
-            x1 = sk(q, body_scales(p * 1.01), offsets_table(d)).markers[:, mrow]
+            x0 = sk(q, body_scales(p), offsets_table(d, p)).markers[:, mrow]
+            x1 = sk(q, body_scales(p * 1.01), offsets_table(d, p * 1.01)).markers[:, mrow]
             a = (x1 - x0) / 0.01  # d x / d(relative scale)
             r = (target - x0) * w.sqrt().unsqueeze(-1)
             aw = a * w.sqrt().unsqueeze(-1)
@@ -300,14 +371,14 @@ def scale_torch(
         free_q = None
         for rounds in range(1, max_rounds + 1):
             q = torch.as_tensor(res.q, **kw)
-            prob = _Problem(sk, mrow, body_scales(p), offsets_table(d),
+            prob = _Problem(sk, mrow, body_scales(p), offsets_table(d, p),
                             {i: c.default_value for i, c in enumerate(model.coordinates) if c.locked}, [])
             free_q = prob.free_idx
             r, Jq, _ = prob.evaluate(q.index_select(-1, free_q), target, wsqrt,
                                      torch.zeros(F, 0, **kw), torch.zeros(0, **kw))  # (F, 3M), (F, 3M, Fq)
-            Jp = _scale_jacobian(sk, q, p, body_scales, offsets_table(d), mrow, P) * wsqrt.repeat_interleave(3, -1).unsqueeze(-1)
+            Jp = _scale_jacobian(sk, q, p, body_scales, lambda pp: offsets_table(d, pp), mrow, P) * wsqrt.repeat_interleave(3, -1).unsqueeze(-1)
             if n_off:
-                Jd = _offset_jacobian(sk, q, body_scales(p), offsets_table(d), mrow) * wsqrt.repeat_interleave(3, -1).unsqueeze(-1)
+                Jd = _offset_jacobian(sk, q, body_scales(p), offsets_table(d, p), mrow) * wsqrt.repeat_interleave(3, -1).unsqueeze(-1)
                 Jd = Jd * free_off.repeat_interleave(3).unsqueeze(0).unsqueeze(0)
                 Jx = torch.cat([Jp, Jd], -1)
             else:
@@ -328,6 +399,10 @@ def scale_torch(
                 S_data = S_data + Jo.T @ Jo
             S = S + Jprior.T @ Jprior
             rhs = rhs + Jprior.T @ pr
+            if tied is not None:
+                Jt = placed_jacobian(p)
+                S = S + Jt.T @ Jt
+                rhs = rhs + Jt.T @ placed_residuals(p)
             S = S + 1e-9 * torch.eye(S.shape[0], **kw)
             step = -torch.linalg.solve(S, rhs)
             # step control: accept when the objective (poses re-solved) decreases
@@ -358,9 +433,10 @@ def scale_torch(
         std = torch.diagonal(inv)[:P].clamp_min(0).sqrt().reshape(G, 3).cpu().numpy()
         S_b = body_scales(p).cpu().numpy()
         offsets = None
-        if fit_marker_offsets:
-            loc = offsets_table(d).cpu().numpy()
-            offsets = {n: loc[midx[n]].copy() for n in use}
+        if fit_marker_offsets or tied is not None:
+            loc = offsets_table(d, p).cpu().numpy()
+            placed = set() if tied is None else {mrow[i] for i in tied["pos"].tolist()}
+            offsets = {n: loc[midx[n]].copy() for n in use if fit_marker_offsets or midx[n] in placed}
     return ScaleResult(
         scales={b: S_b[i].astype(np.float64) for i, b in enumerate(model.body_names)},
         marker_offsets=offsets,
@@ -372,11 +448,17 @@ def scale_torch(
 
 
 def _scale_jacobian(sk, q, p, body_scales, offsets, mrow, P, h=1e-4) -> torch.Tensor:
-    """(F, 3M, P) d markers / d scale parameters by central differences (exact where linear)."""
+    """(F, 3M, P) d markers / d scale parameters by central differences (exact where linear).
+    ``offsets``: the marker table, or a function of a batch of scale parameters ``(N, P)``
+    giving ``(N, M_model, 3)`` (markers placed on a static trial move with the scales)."""
     F = q.shape[0]
     E = torch.eye(P, dtype=q.dtype, device=q.device) * h
     pp = torch.cat([p + E, p - E], 0)  # (2P, P)
     sc = body_scales(pp).unsqueeze(1)  # (2P, 1, B, 3)
+    if callable(offsets):
+        offsets = offsets(pp)
+        if offsets.ndim == 3:  # one table per scale trial: (2P, 1, M_model, 3)
+            offsets = offsets.unsqueeze(1)
     x = sk(q.expand((2 * P,) + q.shape), sc, offsets).markers[..., mrow, :]  # (2P, F, M, 3)
     d = (x[:P] - x[P:]) / (2 * h)  # (P, F, M, 3)
     return d.permute(1, 2, 3, 0).reshape(F, -1, P)

@@ -1,9 +1,9 @@
 """Stage 1, task 3: markers -> the subject-scaled OpenSim model (``subjects/<sid>/scaled.osim``).
 
 Torch scaling by default (``kinematics.scale.backend``), OpenSim's ScaleTool on request. The
-static trial is used when the source has one (and the model's markers are then placed on the
-subject), else the motion trial. OpenSim coordinate sources (.mot) are not scaled: the model of
-the motion is the subject's.
+motion trial gives the scale factors; a static trial of known pose, when the source has one,
+places the model's markers on the subject (the ScaleTool scales from it). OpenSim coordinate
+sources (.mot) are not scaled: the model of the motion is the subject's.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class ScaleTask(Stage1Task):
 
         import numpy as np
 
-        from ..body.stage1 import _mass_height, concat_trials, marker_weights, model_path, scale_subject
+        from ..body.stage1 import _mass_height, marker_weights, model_path, scale_subject
         from ..config import save_config
         from ..io_utils import atomic_path, atomic_write_text
         from ..kinematics.osim import load_osim
@@ -63,8 +63,7 @@ class ScaleTask(Stage1Task):
 
             model = load_osim(model_path(cfg))
             static_q = read_mot(inp["static_pose"].path, model=model).reorder(model.coordinate_names).values[0]
-        trial = motion if static is None else concat_trials(static, motion)
-        scale_subject(cfg, trial, out["osim"].path, out["scales"].path, out["report"].path, mass=mass, height=height,
+        scale_subject(cfg, motion, out["osim"].path, out["scales"].path, out["report"].path, mass=mass, height=height,
                       trial_path=inp["markers"].path, static=static,
                       static_path=inp["static"].path if static is not None else None, static_q=static_q,
                       weights=marker_weights(cfg, body) if body else None)

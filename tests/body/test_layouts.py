@@ -3,7 +3,7 @@ import pytest
 
 from pipeline import axes
 from pipeline.body.landmarks import joint_alias_table
-from pipeline.body.layouts import LAYOUT_DIR, ODAH_MARKERS, anny_landmark_vertices, load_layout
+from pipeline.body.layouts import LAYOUT_DIR, ODAH_MARKERS, anny_landmark_vertices, load_layout, rigidity_weight
 from pipeline.errors import MarkerLayoutError
 
 
@@ -31,7 +31,17 @@ def test_shipped_anny_layout_is_what_the_builder_makes(anny_body):
     assert {n: int(v) for n, v in zip(lay.names, lay.vertex_ids)} == ids
     assert all(rigidity[n] > 0.95 for n in ("C7", "T10", "LTHI", "RHEE"))
     assert all(rigidity[n] > 0.8 for n in ("LASI", "RPSI", "LKNM", "RANM", "RELB"))
-    assert np.allclose(lay.weights, 1.0)
+    # weights follow rigidity: full from 0.9 up, a few % for skin that slides with the arm
+    assert np.allclose(lay.weights, [rigidity_weight(rigidity[n]) for n in lay.names])
+    w = lay.weight_map()
+    assert all(w[n] == 1.0 for n in ("C7", "T10", "LTHI", "RHEE", "LTOE", "LKNM")) and w["RPSI"] > 0.9
+    assert all(w[n] < 0.1 for n in ("LSHO", "RSHO", "LFRA", "RWRB"))
+
+
+def test_rigidity_weight():
+    assert rigidity_weight(1.0) == rigidity_weight(0.9) == 1.0
+    assert rigidity_weight(0.8) == 0.25 and rigidity_weight(0.6) == 0.06
+    assert rigidity_weight(0.0) == 0.01
 
 
 def test_anny_markers_land_on_their_landmarks(anny_body):

@@ -5,6 +5,7 @@
 import numpy as np
 import pytest
 import torch
+from osim_zoo import random_q, write_zoo
 
 from pipeline.errors import KinematicsError
 from pipeline.kinematics.fk import Skeleton
@@ -75,6 +76,55 @@ def test_marker_offsets_absorb_misplaced_markers(generic):
     assert set(fitted.marker_offsets) == set(generic.marker_names) and plain.marker_offsets is None
     assert np.nanmean(fitted.marker_rmse) < 0.6 * np.nanmean(plain.marker_rmse)
     assert np.nanmean(fitted.marker_rmse) < 0.005
+
+
+def test_static_trial_of_known_pose_places_the_markers(generic):
+    """Markers 5 cm (RMS) off the model's: placed on a static trial of known pose inside the fit,
+    the fit reaches the noise floor and the long bones' lengths come back; the offsets' prior
+    toward the model's marker locations (fit_marker_offsets) cannot follow markers that far off."""
+    mk, S, base, loc = synthetic_trial(generic, seed=4, noise=0.002, marker_shift=0.05)
+    sk = Skeleton(generic)
+    q0 = generic.default_q().copy()
+    q0[3:6] = [0.3, 0.95, -0.2]  # pelvis translation: any known pose
+    xs = sk(torch.tensor(q0), torch.tensor(S), torch.tensor(loc)).markers.numpy()
+    xs[generic.marker_names.index("RTIB")] = np.nan  # not in the static trial: fitted with the prior
+    res = scale_torch(generic, mk, generic.marker_names, frames=12, static=(xs, q0), fit_marker_offsets=True,
+                      progress=False)
+    prior = scale_torch(generic, mk, generic.marker_names, frames=12, fit_marker_offsets=True, progress=False)
+    assert np.nanmean(res.marker_rmse) < 0.003 and np.nanmean(prior.marker_rmse) > 2 * np.nanmean(res.marker_rmse)
+    for b in ("femur_r", "femur_l", "tibia_r", "tibia_l", "torso"):
+        assert abs(res.scales[b][1] / S[generic.body_names.index(b)][1] - 1) < 0.03, b
+    assert np.all(np.abs(res.scales["pelvis"] / S[generic.body_names.index("pelvis")] - 1) < 0.03)
+    # the placed markers sit exactly on the static trial in its pose
+    assert set(res.marker_offsets) == set(generic.marker_names)
+    table = sk.marker_locations.clone()
+    for n, v in res.marker_offsets.items():
+        table[generic.marker_names.index(n)] = torch.as_tensor(v)
+    S_fit = torch.tensor(np.stack([res.scales[b] for b in generic.body_names]))
+    x = sk(torch.tensor(q0), S_fit, table).markers.numpy()
+    ok = np.isfinite(xs).all(1)
+    assert np.abs(x[ok] - xs[ok]).max() < 1e-9
+    with pytest.raises(KinematicsError, match="static must be"):
+        scale_torch(generic, mk, generic.marker_names, static=(xs[:3], q0))
+
+
+def test_static_placement_on_offset_frames(tmp_path):
+    """Markers on offset frames (of offset frames) are placed exactly too."""
+    model = load_osim(write_zoo(tmp_path / "zoo.osim"))
+    sk = Skeleton(model)
+    assert not sk._marker_direct
+    rng = np.random.default_rng(0)
+    S = torch.full((len(model.body_names), 3), 1.1, dtype=torch.float64)
+    loc = sk.marker_locations + torch.as_tensor(rng.normal(0, 0.02, sk.marker_locations.shape))
+    mk = sk(torch.as_tensor(random_q(model, 20, rng, margin=0.1)), S, loc).markers.numpy()
+    q0 = model.default_q()
+    xs = sk(torch.as_tensor(q0), S, loc).markers.numpy()
+    res = scale_torch(model, mk, model.marker_names, frames=8, static=(xs, q0), max_rounds=2, progress=False)
+    table = sk.marker_locations.clone()
+    for n, v in res.marker_offsets.items():
+        table[model.marker_names.index(n)] = torch.as_tensor(v)
+    S_fit = torch.tensor(np.stack([res.scales[b] for b in model.body_names]))
+    assert np.abs(sk(torch.as_tensor(q0), S_fit, table).markers.numpy() - xs).max() < 1e-9
 
 
 def test_default_groups(generic, golden):

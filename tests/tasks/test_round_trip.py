@@ -1,17 +1,19 @@
-"""Acceptance (issue 4): round trip on a known truth.
+"""Acceptance (issue 4): round trip on a known truth, for every motion of the library.
 
 A library motion drives the generic OpenSim model; the Anny body (shape fitted to the model) is
 retargeted onto it; its virtual markers go through torch scaling and torch IK (the defaults).
 The recovered lower-limb and lumbar coordinates must be within 3 deg RMS of the truth and the
-IK marker RMSE below 1.5 cm. (benchmarks/round_trip_accuracy.py prints the same figures for
-every library motion: deep hip flexion, as in squats, slides Anny's pelvis skin with the thigh.)
+IK marker RMSE below 1.5 cm. (benchmarks/round_trip_accuracy.py prints the same figures, and
+the joint-centre errors, for any duration and frame rate.)
 """
 
 import json
 
 import numpy as np
 import pytest
+import torch
 
+from pipeline.body.motion_library import list_motions
 from pipeline.config import load_config
 from pipeline.kinematics.mot import read_mot
 from pipeline.layout import Layout
@@ -22,20 +24,34 @@ LOWER_LIMB_AND_LUMBAR = [f"{c}_{s}" for s in ("r", "l") for c in
 LOWER_LIMB_AND_LUMBAR += ["lumbar_extension", "lumbar_bending", "lumbar_rotation"]
 
 
+@pytest.fixture
+def _one_thread():
+    """Many small batched ops: one torch thread avoids OpenMP stalls on a busy 2-core machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_the_library_is_covered():
+    assert len(list_motions()) >= 8
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("motion", ["walking"])
-def test_library_motion_round_trip(tmp_path, motion):
-    cfg = load_config(None, ["body.shape=fit", "motion.fps=30", "motion.max_seconds=3"])
+@pytest.mark.parametrize("motion", list_motions())
+def test_library_motion_round_trip(tmp_path, motion, _one_thread):
+    cfg = load_config(None, ["body.shape=fit", "motion.fps=25", "motion.max_seconds=2.5"])
     assert cfg.kinematics.scale.backend == "torch" and cfg.kinematics.ik.backend == "torch"
     assert run_stage1(tmp_path, "subject", motion, f"library:{motion}", cfg)
     mp = Layout(tmp_path).motion("subject", motion)
     truth = read_mot(mp.reference_mot)  # the coordinates that drove the body (translations fitted to it)
     ik = read_mot(mp.ik_mot)
-    assert ik.n_frames == truth.n_frames == 91
+    assert ik.n_frames == truth.n_frames >= 40
     rms = {c: float(np.sqrt(np.mean(np.degrees(ik.column(c) - truth.column(c)) ** 2))) for c in LOWER_LIMB_AND_LUMBAR}
     print(motion, {c: round(v, 2) for c, v in rms.items()})
     assert max(rms.values()) < 3.0, rms
     report = json.loads(mp.ik_report.read_text())
     assert report["summary"]["rmse_mean"] < 0.015
-    # the motion really moved those joints
-    assert np.ptp(np.degrees(truth.column("knee_angle_r"))) > 40
+    # the truth really moves (arm raises move the arms, the rest the legs too)
+    moved = {c: np.ptp(np.degrees(truth.column(c))) for c in truth.names if not c.startswith("pelvis_t")}
+    assert max(moved.values()) > 40, motion
