@@ -30,3 +30,14 @@ def golden() -> Path:
     if not (path / "gait2354").is_dir():
         pytest.fail(f"golden OpenSim data not found at {path} (set ODAH_GOLDEN to its folder)")
     return path
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Many small batched ops: one torch thread avoids OpenMP stalls on a busy 2-core machine."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

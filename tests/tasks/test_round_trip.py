@@ -11,7 +11,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from pipeline.body.motion_library import list_motions
 from pipeline.config import load_config
@@ -24,22 +23,13 @@ LOWER_LIMB_AND_LUMBAR = [f"{c}_{s}" for s in ("r", "l") for c in
 LOWER_LIMB_AND_LUMBAR += ["lumbar_extension", "lumbar_bending", "lumbar_rotation"]
 
 
-@pytest.fixture
-def _one_thread():
-    """Many small batched ops: one torch thread avoids OpenMP stalls on a busy 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_the_library_is_covered():
     assert len(list_motions()) >= 8
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("motion", list_motions())
-def test_library_motion_round_trip(tmp_path, motion, _one_thread):
+def test_library_motion_round_trip(tmp_path, motion, one_torch_thread):
     cfg = load_config(None, ["body.shape=fit", "motion.fps=25", "motion.max_seconds=2.5"])
     assert cfg.kinematics.scale.backend == "torch" and cfg.kinematics.ik.backend == "torch"
     assert run_stage1(tmp_path, "subject", motion, f"library:{motion}", cfg)
