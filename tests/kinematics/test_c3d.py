@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import ezc3d
 import numpy as np
 import pytest
 
 from pipeline.errors import MotionIOError
 from pipeline.kinematics.c3d import read_c3d
 
-ezc3d = pytest.importorskip("ezc3d")
 
 
 def _write_c3d(path, labels, xyz_mm, rate=100.0, units="mm", residuals=None, angles=None):

@@ -16,7 +16,7 @@ import pytest
 
 from pipeline.kinematics import generic_model as gm
 
-osim = pytest.importorskip("opensim")
+import opensim as osim  # noqa: E402
 # OpenSim opens its log file in the working directory at the first message, and it loads a model
 # from inside the model's folder: without this a test run would leave opensim.log in data/.
 osim.Logger.removeFileSink()

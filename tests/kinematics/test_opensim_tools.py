@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from opensim_compare import body_origin_difference
 
 from pipeline.errors import KinematicsError
 from pipeline.kinematics.mot import read_mot
@@ -25,26 +26,6 @@ def _listing(folder):
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
 
 
-def _fk_difference(path_a, path_b, n=5, seed=0):
-    """Largest body-origin difference (m) between two models over random poses."""
-    a, b = opensim.Model(str(path_a)), opensim.Model(str(path_b))
-    sa, sb = a.initSystem(), b.initSystem()
-    ca, cb = a.getCoordinateSet(), b.getCoordinateSet()
-    rng = np.random.default_rng(seed)
-    worst = 0.0
-    for _ in range(n):
-        for j in range(ca.getSize()):
-            v = rng.uniform(ca.get(j).getRangeMin(), ca.get(j).getRangeMax())
-            ca.get(j).setValue(sa, v, False)
-            cb.get(j).setValue(sb, v, False)
-        a.realizePosition(sa)
-        b.realizePosition(sb)
-        for i in range(a.getBodySet().getSize()):
-            d = a.getBodySet().get(i).getPositionInGround(sa).to_numpy() - b.getBodySet().get(i).getPositionInGround(sb).to_numpy()
-            worst = max(worst, float(np.abs(d).max()))
-    return worst
-
-
 def test_scale_tool_reproduces_gait2354_reference_scale_factors(golden, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # nothing may land in the working directory (no opensim.log)
     g = golden / "gait2354"
@@ -56,7 +37,7 @@ def test_scale_tool_reproduces_gait2354_reference_scale_factors(golden, tmp_path
     for seg, s in ref.items():
         np.testing.assert_allclose(res.scales[seg], s, rtol=0, atol=5e-7)  # the reference prints 6 digits
     # the scaled-only model is the reference one (full precision, not just 6 digits)
-    assert _fk_difference(g / "OutputReference/subject01_scaledOnly.osim", res.scaled_only_path) < 1e-6
+    assert body_origin_difference(g / "OutputReference/subject01_scaledOnly.osim", res.scaled_only_path) < 1e-6
     assert res.model_path.name == "subject01_simbody.osim" and res.model_path.parent == out
     assert _listing(out) == sorted(["subject01_scaledOnly.osim", "subject01_scaleSet_applied.xml",
                                     "subject01_simbody.osim", "subject01_static_output.mot"])
@@ -199,10 +180,7 @@ def test_run_scale_recovers_known_factors_on_the_generic_model(tmp_path):
     """Synthetic static trial of the generic model scaled by known (left/right symmetric) factors,
     2 mm marker noise: the setup-free OpenSim scaling finds the factors of every body that carries
     two or more markers; bodies without markers take their parent's factor."""
-    try:
-        from pipeline.kinematics.generic_model import GENERIC_MODEL_PATH
-    except ImportError:
-        pytest.skip("the generic model (model helper) is not merged yet")
+    from pipeline.kinematics.generic_model import GENERIC_MODEL_PATH
     from pipeline.kinematics.opensim_fk import opensim_fk
     from pipeline.kinematics.osim import load_osim
     from pipeline.kinematics.osim_writer import write_scaled_osim
@@ -231,10 +209,7 @@ def test_run_scale_recovers_known_factors_on_the_generic_model(tmp_path):
 def test_scale_tool_with_the_generic_models_setup_and_overrides(tmp_path):
     """The generic model's shipped ScaleTool setup names a static.trc that is not there: the
     marker file, mass and time range come from the call."""
-    try:
-        from pipeline.kinematics.generic_model import GENERIC_MODEL_PATH, SCALE_SETUP_PATH
-    except ImportError:
-        pytest.skip("the generic model (model helper) is not merged yet")
+    from pipeline.kinematics.generic_model import GENERIC_MODEL_PATH, SCALE_SETUP_PATH
     from pipeline.kinematics.opensim_fk import opensim_fk
     from pipeline.kinematics.osim import load_osim
     from pipeline.kinematics.osim_writer import write_scaled_osim

@@ -133,7 +133,8 @@ def test_regions_follow_part_labels_and_cut_lines(walker):
 
 def test_regions_on_the_anny_topology():
     """The same manifest rules cut garments on a real body topology (Anny, with its part labels)."""
-    torch = pytest.importorskip("torch")
+    import torch
+
     from pipeline.body.models.anny_model import AnnyBody
 
     body = AnnyBody(dtype=torch.float32)
