@@ -105,3 +105,17 @@ def test_shape_sampling_is_seeded_and_spans_children_to_elders(anny_body):
 def test_non_commercial_topologies_are_refused():
     with pytest.raises(BodyModelError, match="non-commercial"):
         AnnyBody(topology="smplx")
+
+
+def test_loading_anny_writes_nothing_to_stderr_or_stdout():
+    """warp (anny's skinning) prints a banner and, without an NVIDIA driver, a CUDA warning from
+    native code: neither may reach a user's terminal."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import torch\nfrom pipeline.body.models.anny_model import AnnyBody\nAnnyBody(dtype=torch.float32)\n"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ),
+                       timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "Warp" not in r.stderr and "Warp" not in r.stdout, (r.stdout, r.stderr)

@@ -23,6 +23,7 @@ download and are refused.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from pathlib import Path
 
@@ -104,6 +105,26 @@ def resolve_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "anny"
 
 
+def _init_warp_quietly(warp) -> None:
+    """Start warp's runtime now. On a machine with no NVIDIA driver its native start-up writes a
+    "could not load the CUDA driver" warning to the process's stderr, which CPU-only users would
+    read as a fault: there, the start-up runs with file descriptor 2 pointed at /dev/null."""
+    import ctypes.util
+
+    if ctypes.util.find_library("cuda"):
+        warp.init()
+        return
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        warp.init()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _load_anny(cache_dir: Path, topology: str):
     """Build (or fetch from the in-process cache) the anny module; float64 on CPU."""
     key = (str(cache_dir), topology)
@@ -114,6 +135,7 @@ def _load_anny(cache_dir: Path, topology: str):
 
                 # anny runs its skinning through warp, whose start-up banner would go to stdout.
                 warp.config.log_level = warp.LOG_WARNING
+                _init_warp_quietly(warp)
                 import anny
                 import anny.paths
             except ImportError as exc:  # pragma: no cover - the .venv always has it
