@@ -8,7 +8,7 @@ RPY := $(RVENV)/bin/python
 export ANNY_CACHE_DIR ?= $(CURDIR)/.cache/anny
 PYTEST_ARGS ?=
 
-.PHONY: help setup system-deps demo test test-fast bench model clean distclean
+.PHONY: help setup system-deps demo test test-fast bench bench-gpu model clean distclean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -48,8 +48,22 @@ test: setup  ## run the whole test suite (Blender and end-to-end tests included)
 test-fast: setup  ## the test suite without the slow (Blender, end-to-end) tests
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
-bench: setup  ## run every benchmark in benchmarks/ and print the figures
-	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+RESULTS := benchmarks/results
+bench: setup  ## run every benchmark in benchmarks/, print the figures and keep them in benchmarks/results/
+	@mkdir -p $(RESULTS)
+	@log=$(RESULTS)/$$(date +%F)-$$(hostname -s)-cpu.txt; \
+	{ for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || { echo "FAILED: $$b"; exit 1; }; done; } 2>&1 | tee $$log; \
+	! grep -q '^FAILED: ' $$log && echo "bench: figures kept in $$log"
+
+bench-gpu: setup  ## the GPU figures (NVIDIA GPU): torch IK on CUDA at batch 12000, EEVEE on the GPU; kept in benchmarks/results/
+	@$(PY) -c "import sys, torch; torch.cuda.is_available() or sys.exit('bench-gpu: torch sees no CUDA device')"
+	@mkdir -p $(RESULTS)
+	@log=$(RESULTS)/$$(date +%F)-$$(hostname -s)-gpu.txt; \
+	{ $(PY) benchmarks/ik_vs_opensim.py --case both --device cuda --batch 12000 \
+	  && $(PY) benchmarks/ik_vs_opensim.py --case hamner --device cuda --dtype float32 --batch 12000 \
+	  && $(PY) benchmarks/render.py --repeat 2 -s render.device=gpu \
+	  || echo "FAILED: bench-gpu"; } 2>&1 | tee $$log; \
+	! grep -q '^FAILED: ' $$log && echo "bench-gpu: figures kept in $$log"
 
 model: setup  ## regenerate the shipped generic OpenSim model from its generator
 	$(PY) -m pipeline.kinematics.generic_model
