@@ -106,20 +106,11 @@ class Skeleton(torch.nn.Module):
 
         jdepth = [_depth(j.child.body) for j in model.joints]
         order = sorted(range(J), key=lambda k: (jdepth[k], k))  # level order -> model joint index
-        self._levels = []
-        start = 0
-        for d in sorted(set(jdepth)):
-            n = sum(1 for k in order if jdepth[k] == d)
-            self._levels.append((start, start + n))
-            start += n
         # position in the level-ordered "with ground" list: ground 0, joint order[i] -> i + 1
         pos_of_body = {model.ground: 0}
         for i, k in enumerate(order):
             pos_of_body[model.joints[k].child.body] = i + 1
         parent_pos = [pos_of_body[model.joints[k].parent.body] for k in order]
-        for a, b in self._levels:
-            if any(p > a for p in parent_pos[a:b]):
-                raise KinematicsError("internal: a parent is not on an earlier level")
         anc = np.array([0] + parent_pos)  # ancestor position of each level position (ground: itself)
         self._jumps = []
         while np.any(anc != 0):
@@ -172,7 +163,6 @@ class Skeleton(torch.nn.Module):
 
         # -- bodies, markers
         self.com = torch.tensor(np.stack([b.mass_center for b in model.bodies]) if B else np.zeros((0, 3)), **kw)
-        self.masses = torch.tensor([b.mass for b in model.bodies], **kw)
         self.marker_body_row = torch.tensor([bidx[m.body] for m in model.markers], dtype=torch.long, device=self.device)
         self._marker_pos = torch.tensor([pos_of_body[m.body] for m in model.markers], dtype=torch.long, device=self.device)
         self.marker_locations = torch.tensor(np.stack([m.location for m in model.markers]) if model.markers else np.zeros((0, 3)), **kw)
@@ -226,7 +216,7 @@ class Skeleton(torch.nn.Module):
     def _tensor(self, x) -> torch.Tensor:
         return torch.as_tensor(x, dtype=self.dtype, device=self.device)
 
-    def _scale_table(self, scales: torch.Tensor | None, batch) -> torch.Tensor | None:
+    def _scale_table(self, scales: torch.Tensor | None) -> torch.Tensor | None:
         """(..., B+1, 3) scale factors with a row of ones for the ground at index 0."""
         if scales is None:
             return None
@@ -236,22 +226,9 @@ class Skeleton(torch.nn.Module):
         ones = torch.ones(s.shape[:-2] + (1, 3), dtype=s.dtype, device=s.device)
         return torch.cat([ones, s], -2)
 
-    def apply_couplers(self, q: torch.Tensor, scales: torch.Tensor | None = None) -> torch.Tensor:
-        """``q`` with every coupler-dependent coordinate recomputed from its independent one."""
-        if not self._couplers:
-            return q
-        table = self._scale_table(scales, q.shape[:-1])
-        for dep, ind, sf, bank, rows, is_t in self._couplers:
-            v = bank.values(q.index_select(-1, ind)) * sf
-            if table is not None:
-                sx = table[..., rows, 0]
-                v = v * torch.where(is_t, sx, torch.ones_like(sx))
-            q = q.index_copy(-1, dep, v.expand(q.shape[:-1] + dep.shape))
-        return q
-
     def coupler_derivatives(self, q: torch.Tensor, scales: torch.Tensor | None = None):
         """For each coupler group: ``(dep, ind, d q_dep / d q_ind (..., n))``."""
-        table = self._scale_table(scales, q.shape[:-1])
+        table = self._scale_table(scales)
         out = []
         for dep, ind, sf, bank, rows, is_t in self._couplers:
             d = bank.derivatives(q.index_select(-1, ind)) * sf
@@ -418,9 +395,3 @@ class Skeleton(torch.nn.Module):
         """(C,) the model's default coordinate values."""
         return self._tensor(self.model.default_q())
 
-    def marker_indices(self, names) -> list[int]:
-        idx = {n: i for i, n in enumerate(self.marker_names)}
-        missing = [n for n in names if n not in idx]
-        if missing:
-            raise KinematicsError(f"markers {missing} are not in model {self.model._where()}")
-        return [idx[n] for n in names]

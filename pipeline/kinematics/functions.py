@@ -29,7 +29,6 @@ import torch
 from ..errors import KinematicsError
 
 TINY_NUMBER = 1e-7  # SimmMacros.h
-ROUNDOFF_ERROR = 2e-13
 
 
 class Function:

@@ -926,10 +926,6 @@ def _serialize(doc: ET.Element) -> str:
 # =================================================================================================
 # OpenSim tool set-ups for this model (used by the opensim backend and the tests).
 # =================================================================================================
-def _side_name(name: str, side: str) -> str:
-    return name if side == "" else side + name
-
-
 def build_ik_task_set() -> str:
     """An OpenSim IKTaskSet for the generic markers (weights from ``IK_MARKER_WEIGHTS``)."""
     doc = ET.Element("OpenSimDocument", Version="40000")

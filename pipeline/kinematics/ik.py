@@ -443,13 +443,6 @@ class _Problem:
         return cost, H, g
 
 
-def _skew(v: torch.Tensor) -> torch.Tensor:
-    """(..., 3) -> (..., 3, 3) cross-product matrices."""
-    x, y, z = v.unbind(-1)
-    o = torch.zeros_like(x)
-    return torch.stack([o, -z, y, z, o, -x, -y, x, o], -1).reshape(v.shape[:-1] + (3, 3))
-
-
 def _lm(prob: _Problem, qf, target, w, tt, tw, max_iter: int, tol: float):
     """Levenberg-Marquardt for every frame of the batch at once.
 

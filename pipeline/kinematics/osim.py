@@ -51,13 +51,6 @@ FUNCTION_TAGS = (
     "Constant", "LinearFunction", "PolynomialFunction", "SimmSpline", "NaturalCubicSpline",
     "natCubicSpline", "PiecewiseLinearFunction", "MultiplierFunction",
 )
-# Model-level elements that carry no kinematics (see the module docstring).
-IGNORED_MODEL_ELEMENTS = {
-    "ForceSet", "ControllerSet", "ProbeSet", "ContactGeometrySet", "ComponentSet", "credits",
-    "publications", "length_units", "force_units", "gravity", "assembly_accuracy", "defaults",
-    "ModelVisualPreferences", "frame_geometry", "attached_geometry", "components",
-    "WrapObjectSet", "Ground", "BodySet", "JointSet", "ConstraintSet", "MarkerSet", "FrameGeometry",
-}
 
 
 def euler_xyz_matrix(angles) -> np.ndarray:
@@ -346,10 +339,9 @@ def _function_child(el: ET.Element, where: str) -> Function | None:
 
 
 class _Reader:
-    def __init__(self, root: ET.Element, path: Path | None, version: int):
+    def __init__(self, root: ET.Element, path: Path | None):
         self.path = path
         self.file = str(path) if path else "<string>"
-        self.version = version
         model = root.find("Model")
         if model is None:
             raise KinematicsError(f"{self.file}: no <Model> element under <OpenSimDocument>")
@@ -715,7 +707,7 @@ def load_osim(path: str | Path | None = None, *, text: str | None = None) -> Osi
         if p is None:
             raise KinematicsError("<string>: OpenSim 3.x format (Version < 40000) is not supported")
         root, _ = _document(None, _upgrade_with_opensim(p))
-    r = _Reader(root, p, version)
+    r = _Reader(root, p)
     bodies = r.bodies()
     r.component_offsets()
     joints, coords = r.joints()

@@ -200,22 +200,6 @@ class _Model:
 # OpenSim's rules
 # ----------------------------------------------------------------------------------------------
 
-def _body_fixed_xyz(angles: np.ndarray) -> np.ndarray:
-    """Rotation matrix of body-fixed X-Y-Z Euler angles (radians), as SimTK."""
-    def rx(a):
-        c, s = math.cos(a), math.sin(a)
-        return np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
-
-    def ry(a):
-        c, s = math.cos(a), math.sin(a)
-        return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
-
-    def rz(a):
-        c, s = math.cos(a), math.sin(a)
-        return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
-    return rx(angles[0]) @ ry(angles[1]) @ rz(angles[2])
-
-
 def _numerically_equal(a: float, b: float) -> bool:
     return abs(a - b) <= max(abs(a), abs(b), 1.0) * _SIGNIFICANT
 
@@ -377,6 +361,8 @@ def scale_model_xml(tree: ET.ElementTree, scales: Mapping[str, Iterable[float]],
                     marker_offsets: Mapping[str, Iterable[float]] | None = None, mass: float | None = None,
                     preserve_mass_distribution: bool = False, name: str | None = None) -> _Model:
     """Apply OpenSim's scaling rules to a parsed model in place (no path-length rescaling)."""
+    from .osim import euler_xyz_matrix  # here: .osim pulls in torch, which the writer needs nowhere else
+
     model_el = tree.getroot().find("Model")
     model = _Model(model_el, source)
     bodies = {c.name: c for c in model.comp_of.values() if c.el.tag == "Body"}
@@ -459,7 +445,7 @@ def scale_model_xml(tree: ET.ElementTree, scales: Mapping[str, Iterable[float]],
             if tr is not None:
                 _set_vec(tr, _vec(tr, 3, where + " translation") * s)
             rot_el = el.find("xyz_body_rotation")
-            R = _body_fixed_xyz(_vec(rot_el, 3, where + " xyz_body_rotation")) if rot_el is not None else np.eye(3)
+            R = euler_xyz_matrix(_vec(rot_el, 3, where + " xyz_body_rotation")) if rot_el is not None else np.eye(3)
             local = [np.linalg.norm(R[:, i] * s) for i in range(3)]
             if tag in ("WrapCylinder",):
                 for key, f in (("radius", 0.5 * (local[0] + local[1])), ("length", local[2])):
