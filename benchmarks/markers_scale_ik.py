@@ -1,6 +1,6 @@
 """Benchmark: markers + scale + IK for one 10 s clip at 60 fps (600 frames), end to end, on this machine.
 
-Runs odah's stage 1 on one motion (default: the library's walking, else the anny walk cycle) and
+Runs odah's stage 1 on one motion (default: the library's walking) and
 times each step, then runs OpenSim 4.6's InverseKinematicsTool on the same scaled model and the
 same markers, and prints both with their ratio.
 
@@ -26,7 +26,7 @@ os.environ.setdefault("ANNY_CACHE_DIR", str(ROOT / ".cache" / "anny"))
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--source", default=None, help="motion source (default: library:walking, else anny:walk)")
+    p.add_argument("--source", default="library:walking", help="motion source (default: %(default)s)")
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--fps", type=float, default=60.0)
     p.add_argument("--device", default="cpu")
@@ -39,13 +39,6 @@ def main() -> int:
     from pipeline.kinematics.trc import write_trc
 
     source = args.source
-    if source is None:
-        try:
-            from pipeline.body.motion_library import list_motions
-
-            source = "library:walking" if "walking" in list_motions() else "anny:walk"
-        except ImportError:
-            source = "anny:walk"
     cfg = load_config(None, [f"motion.fps={args.fps}", f"motion.max_seconds={args.seconds}", "body.shape=fit",
                              f"kinematics.scale.backend={args.backend}", f"kinematics.ik.backend={args.backend}",
                              f"kinematics.ik.device={args.device}"])

@@ -61,12 +61,6 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return Path(path)
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
-    return Path(path)
-
-
 def atomic_savez(path: str | Path, compressed: bool = False, **arrays) -> Path:
     """``np.savez`` (or ``savez_compressed``) of ``arrays`` to ``path``, atomically.
 

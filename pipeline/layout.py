@@ -3,7 +3,8 @@
 The dataset contract (see DESIGN.md)::
 
     <root>/manifest.json
-    <root>/subjects/<sid>/...      scaled .osim, scale factors, body parameters, markers .trc
+    <root>/subjects/<sid>/...      scaled .osim, scale factors, body parameters
+    <root>/subjects/<sid>/motions/<mid>/...  markers .trc (motion, static), IK .mot, body mesh
     <root>/clips/<cid>/...         videos, masks, cameras, kinematics, labels, scene spec
 
 Code never builds an output path by hand: it asks a :class:`Layout`.
@@ -39,15 +40,6 @@ class SubjectPaths:
     """Files of one subject: ``<root>/subjects/<sid>/``."""
 
     dir: Path
-
-    @property
-    def markers_trc(self) -> Path:
-        """Virtual (or measured) marker trajectories used for scaling, OpenSim axes, metres."""
-        return self.dir / "markers.trc"
-
-    @property
-    def static_trc(self) -> Path:
-        return self.dir / "static.trc"
 
     @property
     def scaled_osim(self) -> Path:
@@ -196,10 +188,6 @@ class ClipPaths:
         return self.dir / "scene.json"
 
     @property
-    def render_job(self) -> Path:
-        return self.dir / "render_job.json"
-
-    @property
     def render_log(self) -> Path:
         return self.dir / "render.log"
 
@@ -229,10 +217,6 @@ class Layout:
     def config(self) -> Path:
         """The resolved config of the whole run."""
         return self.root / "config.yaml"
-
-    @property
-    def logs_dir(self) -> Path:
-        return self.root / "logs"
 
     @property
     def failures(self) -> Path:

@@ -81,11 +81,6 @@ class Layout:
         return Layout(self.topology, self.num_vertices, list(names), self.vertex_ids[idx], self.offsets[idx], self.path,
                       self.weights[idx])
 
-    def with_offset(self, offset: float) -> "Layout":
-        """The same layout with every normal offset set to ``offset`` metres."""
-        return Layout(self.topology, self.num_vertices, list(self.names), self.vertex_ids.copy(),
-                      np.full(len(self.names), float(offset)), self.path, self.weights.copy())
-
     def weight_map(self) -> dict[str, float]:
         return {n: float(w) for n, w in zip(self.names, self.weights)}
 

@@ -380,10 +380,8 @@ def read_opensim_motion(path: str | Path, model, fps: float | None = None, max_s
 
 def library_motion(name: str, model, fps: float, max_seconds: float = 0.0, rng: np.random.Generator | None = None):
     """A motion of the project's motion library, on ``model``'s coordinates."""
-    try:
-        from .motion_library import list_motions, load_motion
-    except ImportError as exc:  # the library lands with the generic model
-        raise MotionSourceError(f"library:{name}: the motion library is not available ({exc})") from exc
+    from .motion_library import list_motions, load_motion
+
     if name not in list_motions():
         raise MotionSourceError(f"library:{name}: no such motion (available: {', '.join(list_motions())})")
     motion = load_motion(name, fps=fps, duration=max_seconds or None, rng=rng)

@@ -24,7 +24,7 @@ clip, the manifest and the entry.
 from __future__ import annotations
 
 import colorsys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +111,6 @@ class Manifest:
     skin_tones: list[SkinTone]
     floors: list[str]
     walls: list[str]
-    extra: dict = field(default_factory=dict)
 
     @property
     def root(self) -> Path:

@@ -185,9 +185,6 @@ class SceneSpec:
     cameras: dict[str, CameraSpec]
     version: int = SPEC_VERSION
 
-    def camera(self, view: str) -> CameraSpec:
-        return self.cameras[view]
-
     def validate(self, where: str = "scene") -> "SceneSpec":
         if self.version != SPEC_VERSION:
             raise SceneError(f"{where}: field 'version' is {self.version}; this odah reads version {SPEC_VERSION}")

@@ -139,21 +139,3 @@ def random_q(model, n: int, rng, margin: float = 0.0) -> np.ndarray:
     hi = np.array([c.range[1] for c in model.coordinates]) - margin
     return rng.uniform(lo, hi, size=(n, len(lo)))
 
-
-def read_trc(path):
-    """Minimal TRC reader for tests until kin-io's reader lands: (names, (T, M, 3) metres, times)."""
-    lines = open(path).read().splitlines()
-    hdr = dict(zip(lines[1].split("\t"), lines[2].split("\t")))
-    units = hdr.get("Units", "mm").strip()
-    names = [n for n in lines[3].split("\t")[2:] if n.strip()]
-    rows = []
-    for ln in lines[5:]:
-        if not ln.strip():
-            continue
-        parts = ln.split("\t")
-        vals = [float(p) if p.strip() else np.nan for p in parts]
-        vals += [np.nan] * (2 + 3 * len(names) - len(vals))
-        rows.append(vals[: 2 + 3 * len(names)])
-    a = np.array(rows)
-    xyz = a[:, 2:].reshape(len(a), len(names), 3) * (0.001 if units == "mm" else 1.0)
-    return names, xyz, a[:, 1]

@@ -335,8 +335,6 @@ def sample_shapes(rng: np.random.Generator, n: int, age_range: tuple[float, floa
     """
     if not (0 <= age_range[0] < age_range[1] <= 90):
         raise BodyModelError(f"sample_shapes: age_range must lie in [0, 90] years, got {age_range}")
-    from anny.shape_distribution import SimpleShapeDistribution
-
     dist = _shape_distribution()
     years = rng.uniform(age_range[0], age_range[1], size=n)
     female = rng.random(n) < female_fraction
@@ -350,7 +348,6 @@ def sample_shapes(rng: np.random.Generator, n: int, age_range: tuple[float, floa
         a = np.where(female, girls[0].numpy(), boys[0].numpy())
         b = np.where(female, girls[1].numpy(), boys[1].numpy())
         out[:, col] = rng.beta(a, b)
-    del SimpleShapeDistribution
     return np.clip(out, 0.0, 1.0), years
 
 

@@ -160,22 +160,6 @@ class BodyModel(torch.nn.Module, abc.ABC):
 
 # ---- helpers shared by the backends ---------------------------------------------------------
 
-def vertex_normals(vertices: torch.Tensor, faces: torch.Tensor | np.ndarray) -> torch.Tensor:
-    """Area-weighted unit vertex normals ``(..., V, 3)`` of a triangle mesh (differentiable).
-
-    Args:
-        vertices: ``(..., V, 3)``.
-        faces: ``(F, 3)`` vertex indices, counter-clockwise seen from outside.
-    """
-    f = torch.as_tensor(np.asarray(faces), dtype=torch.long, device=vertices.device)
-    v0, v1, v2 = vertices[..., f[:, 0], :], vertices[..., f[:, 1], :], vertices[..., f[:, 2], :]
-    fn = torch.linalg.cross(v1 - v0, v2 - v0, dim=-1)  # length = 2 * area: area weighting for free
-    n = torch.zeros_like(vertices)
-    for k in range(3):
-        n = n.index_add(-2, f[:, k], fn)
-    return n / n.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-
-
 def part_labels_from_weights(weights: np.ndarray, joint_parts: Sequence[str | None], where: str) -> np.ndarray:
     """Per-vertex body part: the part whose joints carry the largest summed skinning weight.
 

@@ -180,8 +180,6 @@ class SmplxBody(BodyModel):
             # smplx caps SMPL/SMPL-H at 10 betas when the file has < 300 components; AMASS uses 16.
             pad = np.zeros(shapedirs.shape[:2] + (300 - shapedirs.shape[-1],), shapedirs.dtype)
             data["shapedirs"] = np.concatenate([shapedirs, pad], axis=-1)
-        self.file_betas = int(shapedirs.shape[-1] if model_type != "smplx" else
-                              (300 if shapedirs.shape[-1] >= 400 else 10))
         self.num_betas = int(num_betas)
         kwargs = dict(gender=gender, num_betas=self.num_betas, dtype=torch.float32, batch_size=1)
         try:
