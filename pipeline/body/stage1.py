@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from ..errors import KinematicsError, MotionSourceError
+from ..kinematics.ik_report import write_ik_report
 from ..log import get_logger
 from . import sources
 
@@ -234,7 +235,7 @@ def _anny_on_skeleton(cfg, body_params, model, skeleton, q: np.ndarray, fps: flo
 
 def make_markers(source: dict, body_params: dict, cfg, subject: str = "subject") -> MarkerResult:
     """Virtual markers (and static trial) of a normalised motion source on the subject's body."""
-    from ..kinematics.mot import Motion
+    from ..kinematics.mot import Motion, rotational_mask
     from ..kinematics.trc import MarkerData
 
     kind = source["kind"]
@@ -279,7 +280,7 @@ def make_markers(source: dict, body_params: dict, cfg, subject: str = "subject")
         static = _markers_from_mesh(smesh, layout, cfg, rng)
         static_pose = Motion(names=list(skeleton.coordinate_names), values=np.repeat(q_static, STATIC_FRAMES, 0),
                              times=np.arange(STATIC_FRAMES) / fps, name="static pose",
-                             rotational=np.array([c.motion_type == "rotational" for c in model.coordinates]))
+                             rotational=rotational_mask(model.coordinate_names, model))
     reference = None
     if kind == "anny_walk":
         from .walkcycle import anny_walk_mesh
@@ -292,7 +293,7 @@ def make_markers(source: dict, body_params: dict, cfg, subject: str = "subject")
         mesh, q_used, body_scales = _anny_on_skeleton(cfg, body_params, model, skeleton, q, fps,
                                                       floor=bool(cfg.motion.floor))
         reference = Motion(names=list(skeleton.coordinate_names), values=q_used, times=np.asarray(source["times"]),
-                           rotational=np.array([c.motion_type == "rotational" for c in model.coordinates]),
+                           rotational=rotational_mask(model.coordinate_names, model),
                            name="reference")
     md = _markers_from_mesh(mesh, layout, cfg, rng)
     info = dict(layout=str(layout.path), seconds=time.perf_counter() - t0)
@@ -466,37 +467,6 @@ def scale_subject(cfg, trial, out_osim: Path, out_scales: Path, out_report: Path
     return doc
 
 
-def ik_report(path: Path, *, backend: str, model: Path, trial: Path | None, times, rmse, max_err, names,
-              seconds: float, per_marker: dict | None = None, extra: dict | None = None) -> Path:
-    """Per-frame marker error report of an IK run (metres), JSON, atomically."""
-    import json
-
-    from ..io_utils import atomic_write_text
-
-    rmse = np.asarray(rmse, float)
-    max_err = np.asarray(max_err, float)
-
-    def stat(f, a):
-        a = a[np.isfinite(a)]
-        return float(f(a)) if a.size else None
-
-    doc = {
-        "backend": backend, "model": str(model), "markers": str(trial) if trial else None, "units": "m",
-        "frames": int(len(times)), "seconds": round(float(seconds), 4),
-        "frames_per_second": round(len(times) / seconds, 2) if seconds > 0 else None,
-        "summary": {"rmse_mean": stat(np.mean, rmse), "rmse_median": stat(np.median, rmse),
-                    "rmse_max": stat(np.max, rmse), "max_error_max": stat(np.max, max_err)},
-        "marker_names": list(names), "times": [float(t) for t in times],
-        "marker_rmse": [None if not np.isfinite(v) else float(v) for v in rmse],
-        "marker_max": [None if not np.isfinite(v) else float(v) for v in max_err],
-    }
-    if per_marker:
-        doc["per_marker_rmse"] = per_marker
-    if extra:
-        doc.update(extra)
-    return atomic_write_text(path, json.dumps(doc, indent=1) + "\n")
-
-
 def run_ik(cfg, scaled_osim: Path, trial, out_mot: Path, out_report: Path, trial_path: Path | None = None,
            weights: dict[str, float] | None = None):
     """IK of a marker trial on the scaled model (torch by default, OpenSim's IK tool on request).
@@ -505,9 +475,8 @@ def run_ik(cfg, scaled_osim: Path, trial, out_mot: Path, out_report: Path, trial
 
     Returns ``(Motion, report dict)``; writes the .mot (degrees) and the per-frame error report.
     """
-    import json
 
-    from ..kinematics.mot import Motion, read_mot, write_mot
+    from ..kinematics.mot import Motion, read_mot, rotational_mask, write_mot
     from ..kinematics.osim import load_osim
 
     scaled_osim, out_mot, out_report = Path(scaled_osim), Path(out_mot), Path(out_report)
@@ -526,10 +495,11 @@ def run_ik(cfg, scaled_osim: Path, trial, out_mot: Path, out_report: Path, trial
         rmse = getattr(res, "marker_rmse", None)
         mx = getattr(res, "marker_max", None)
         n = motion.n_frames
-        ik_report(out_report, backend="opensim", model=scaled_osim, trial=trial_path, times=motion.times,
-                  rmse=np.full(n, np.nan) if rmse is None else rmse, max_err=np.full(n, np.nan) if mx is None else mx,
-                  names=trial.names, seconds=seconds)
-        return motion, json.loads(out_report.read_text())
+        report = write_ik_report(out_report, backend="opensim", model=scaled_osim, markers=trial_path,
+                                 times=motion.times, rmse=np.full(n, np.nan) if rmse is None else rmse,
+                                 max_err=np.full(n, np.nan) if mx is None else mx, marker_names=trial.names,
+                                 seconds=seconds)
+        return motion, report
     from ..kinematics.fk import Skeleton
     from ..kinematics.ik import solve_ik
 
@@ -544,7 +514,7 @@ def run_ik(cfg, scaled_osim: Path, trial, out_mot: Path, out_report: Path, trial
     seconds = time.perf_counter() - t0
     q = res.q.detach().cpu().numpy() if isinstance(res.q, torch.Tensor) else np.asarray(res.q)
     motion = Motion(names=list(res.coordinate_names), values=q, times=trial.times, name="Coordinates",
-                    rotational=np.array([c.motion_type == "rotational" for c in model.coordinates]))
+                    rotational=rotational_mask(model.coordinate_names, model))
     write_mot(out_mot, motion, model=model)
     # per-marker RMSE over the trial, for the report
     with torch.no_grad():
@@ -553,10 +523,10 @@ def run_ik(cfg, scaled_osim: Path, trial, out_mot: Path, out_report: Path, trial
     err = np.linalg.norm(fk.markers[:, idx].cpu().numpy() - data.positions, axis=-1)
     per_marker = {n: float(np.sqrt(np.nanmean(err[:, j] ** 2))) for j, n in enumerate(data.names)}
     to_np = (lambda a: a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a))
-    ik_report(out_report, backend="torch", model=scaled_osim, trial=trial_path, times=trial.times,
-              rmse=to_np(res.marker_rmse), max_err=to_np(res.marker_max), names=data.names, seconds=seconds,
-              per_marker=per_marker)
-    return motion, json.loads(out_report.read_text())
+    report = write_ik_report(out_report, backend="torch", model=scaled_osim, markers=trial_path, times=trial.times,
+                             rmse=to_np(res.marker_rmse), max_err=to_np(res.marker_max), marker_names=data.names,
+                             seconds=seconds, extra={"per_marker_rmse": per_marker})
+    return motion, report
 
 
 # ---- 5. the body mesh the renderer draws -----------------------------------------------------

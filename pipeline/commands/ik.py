@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
+from ..kinematics.ik_report import write_ik_report
 from .fk import add_model_argument, resolve_model, torch_device
 
 HELP = "inverse kinematics: markers (.trc/.c3d) on an OpenSim model -> joint angles (.mot) + error report"
@@ -52,35 +52,6 @@ def report_path(out: Path, report: str | None) -> Path:
     return Path(report) if report else out.with_name(out.stem + "_ik_report.json")
 
 
-def write_report(path: Path, *, backend: str, model: Path, markers: Path, setup: Path | None, times,
-                 rmse, max_err, marker_names, seconds: float, extra: dict | None = None) -> Path:
-    """The per-frame marker error report (metres) as JSON, atomically."""
-    import numpy as np
-
-    from ..io_utils import atomic_write_text
-
-    rmse, max_err = np.asarray(rmse, float), np.asarray(max_err, float)
-
-    def stat(f, a):
-        a = a[np.isfinite(a)]
-        return float(f(a)) if a.size else None
-
-    doc = {
-        "backend": backend, "model": str(model), "markers": str(markers), "setup": str(setup) if setup else None,
-        "units": "m", "frames": int(len(times)), "seconds": round(float(seconds), 4),
-        "frames_per_second": round(len(times) / seconds, 2) if seconds > 0 else None,
-        "summary": {"rmse_mean": stat(np.mean, rmse), "rmse_median": stat(np.median, rmse),
-                    "rmse_max": stat(np.max, rmse), "max_error_max": stat(np.max, max_err)},
-        "marker_names": list(marker_names),
-        "times": [float(t) for t in times],
-        "marker_rmse": [None if not np.isfinite(v) else float(v) for v in rmse],
-        "marker_max": [None if not np.isfinite(v) else float(v) for v in max_err],
-    }
-    if extra:
-        doc.update(extra)
-    return atomic_write_text(path, json.dumps(doc, indent=1) + "\n")
-
-
 def read_markers(path: str | Path, units: str | None = None):
     """MarkerData from a .trc or .c3d file."""
     from ..kinematics.c3d import read_c3d
@@ -100,7 +71,7 @@ def run_torch_ik(model_path: Path, markers, *, setup: Path | None = None, scales
 
     from ..errors import KinematicsError
     from ..kinematics.ik import read_ik_setup, solve_ik
-    from ..kinematics.mot import Motion, read_mot
+    from ..kinematics.mot import Motion, read_mot, rotational_mask
     from ..kinematics.osim import load_osim
     from .fk import scale_table
 
@@ -133,7 +104,7 @@ def run_torch_ik(model_path: Path, markers, *, setup: Path | None = None, scales
                    max_iterations=max_iterations, tolerance=tolerance, progress=True, **solver)
     seconds = time.perf_counter() - start
     motion = Motion(names=res.coordinate_names, values=res.q, times=data.times, name="Coordinates",
-                    rotational=np.array([c.motion_type == "rotational" for c in model.coordinates]))
+                    rotational=rotational_mask(model.coordinate_names, model))
     return motion, res, seconds
 
 
@@ -175,9 +146,9 @@ def run(args, cfg) -> int:
             if time_range is not None:
                 tr = (max(time_range[0], float(markers.times[0])), min(time_range[1], float(markers.times[-1])))
             res = run_ik_tool(model_path, trc, out, setup_xml=setup, time_range=tr)
-        write_report(rep, backend="opensim", model=model_path, markers=Path(args.markers), setup=setup,
-                     times=res.times, rmse=res.marker_rmse, max_err=res.marker_max, marker_names=res.marker_names,
-                     seconds=res.seconds)
+        write_ik_report(rep, backend="opensim", model=model_path, markers=Path(args.markers), times=res.times,
+                        rmse=res.marker_rmse, max_err=res.marker_max, marker_names=res.marker_names,
+                        seconds=res.seconds, extra={"setup": str(setup) if setup else None})
         n = res.motion.n_frames
         rmse = res.marker_rmse
     else:
@@ -189,10 +160,10 @@ def run(args, cfg) -> int:
             **{k: getattr(icfg, k) for k in ("stride", "batch_frames") if hasattr(icfg, k)})
         with atomic_path(out) as tmp_mot:
             write_mot(tmp_mot, motion)
-            write_report(rep, backend="torch", model=model_path, markers=Path(args.markers), setup=setup,
-                         times=motion.times, rmse=res.marker_rmse, max_err=res.marker_max,
-                         marker_names=res.marker_names, seconds=seconds,
-                         extra={"converged_frames": int(res.converged.sum())})
+            write_ik_report(rep, backend="torch", model=model_path, markers=Path(args.markers), times=motion.times,
+                            rmse=res.marker_rmse, max_err=res.marker_max, marker_names=res.marker_names,
+                            seconds=seconds, extra={"setup": str(setup) if setup else None,
+                                                    "converged_frames": int(res.converged.sum())})
         n = motion.n_frames
         rmse = res.marker_rmse
     import numpy as np

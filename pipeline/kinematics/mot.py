@@ -269,7 +269,7 @@ def model_motion_types(model: Any) -> dict[str, str]:
     return types
 
 
-def _rotational_mask(names: Sequence[str], model: Any) -> np.ndarray:
+def rotational_mask(names: Sequence[str], model: Any) -> np.ndarray:
     """(C,) bool: columns to convert between degrees and radians.
 
     With a model, only its Rotational coordinates (as OpenSim does; other columns such as forces
@@ -379,7 +379,7 @@ def read_mot(path: str | Path, model: Any = None) -> Motion:
     if n_declared and n_declared.strip().isdigit() and int(n_declared) != len(rows):
         log.warning("%s: header says %s rows but %d were read", path, n_declared, len(rows))
 
-    rot = _rotational_mask(names, model)
+    rot = rotational_mask(names, model)
     values = data[:, 1:].copy()
     if in_degrees:
         values[:, rot] = np.deg2rad(values[:, rot])
@@ -409,7 +409,7 @@ def write_mot(path: str | Path, motion: Motion, model: Any = None, in_degrees: b
     path = Path(path)
     if motion.n_frames == 0:
         raise MotionIOError(f"{path}: refusing to write a motion with no frames")
-    rot = _rotational_mask(motion.names, model) if model is not None else motion.rotational
+    rot = rotational_mask(motion.names, model) if model is not None else motion.rotational
     vals = motion.values.copy()
     if in_degrees:
         vals[:, rot] = np.rad2deg(vals[:, rot])

@@ -35,14 +35,13 @@ class IKTask(Stage1Task):
 
             from ..body.sources import load_source
             from ..body.stage1 import _skeleton
-            from ..kinematics.mot import Motion, write_mot
+            from ..kinematics.mot import Motion, rotational_mask, write_mot
 
             src = load_source(self.motion_paths.source)
             model = _skeleton(cfg)[0]
-            write_mot(out["mot"].path, Motion(names=[str(n) for n in src["names"]], values=src["values"],
-                                              times=src["times"], rotational=np.array(
-                                                  [c.motion_type == "rotational" for c in model.coordinates])),
-                      model=model)
+            names = [str(n) for n in src["names"]]
+            write_mot(out["mot"].path, Motion(names=names, values=src["values"], times=src["times"],
+                                              rotational=rotational_mask(names, model)), model=model)
             atomic_write_text(out["report"].path, json.dumps(
                 {"backend": "none", "reason": "OpenSim motion source: the coordinates are given, IK skipped"}) + "\n")
             return
