@@ -38,8 +38,8 @@ def marker_normals(vertices: np.ndarray, faces: np.ndarray, vertex_ids: np.ndarr
         bad = int(vertex_ids[np.argmax(inc[:, 0] < 0)])
         raise MarkerLayoutError(f"vertex {bad} of the layout is not part of any face of the mesh")
     f = faces[np.where(inc < 0, 0, inc)]  # (M, K, 3)
-    v = np.asarray(vertices, np.float64)
-    v0, v1, v2 = v[:, f[..., 0]], v[:, f[..., 1]], v[:, f[..., 2]]  # (T, M, K, 3)
+    v = np.asarray(vertices)  # index first, then cast: no float64 copy of the whole sequence
+    v0, v1, v2 = (v[:, f[..., k]].astype(np.float64) for k in range(3))  # (T, M, K, 3)
     fn = np.cross(v1 - v0, v2 - v0)
     fn = np.where((inc < 0)[None, :, :, None], 0.0, fn)
     n = fn.sum(2)
@@ -73,7 +73,7 @@ def virtual_markers(mesh: MeshSequence, layout: Layout, noise_std: float = 0.0,
         raise MarkerLayoutError(f"{layout.path}: marker '{bad}' field 'vertex' is beyond the mesh's {V} vertices")
     ids = layout.vertex_ids
     offsets = layout.offsets if normal_offset is None else np.full(len(ids), float(normal_offset))
-    pos = np.asarray(mesh.vertices, np.float64)[:, ids]
+    pos = np.asarray(mesh.vertices)[:, ids].astype(np.float64)
     if np.any(offsets != 0):
         pos = pos + offsets[None, :, None] * marker_normals(mesh.vertices, mesh.faces, ids)
     if noise_std and noise_std > 0:
