@@ -41,3 +41,18 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="session")
+def standin_folder(tmp_path_factory):
+    """A folder with stand-in SMPL-X / SMPL-H / SMPL files (neutral, male, female), built once per run.
+
+    They are procedural bodies with the keys and shapes smplx loads; NEVER ship one.
+    """
+    from tests.body.standin_smpl import write_standin
+
+    folder = tmp_path_factory.mktemp("standin_models")
+    for mt in ("smplx", "smplh", "smpl"):
+        for gender in ("neutral", "male", "female"):
+            write_standin(folder, mt, gender)
+    return folder
