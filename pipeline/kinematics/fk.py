@@ -49,15 +49,6 @@ class FKOutput:
     markers: torch.Tensor  # (..., M, 3)
 
 
-@dataclass
-class _JacobianData:
-    """What analytic Jacobians need, joints in model order."""
-
-    axes_world: torch.Tensor  # (..., J, 6, 3) the six transform axes in ground
-    joint_centres: torch.Tensor  # (..., J, 3) pivot of the three rotations
-    dvalues: torch.Tensor  # (..., J, 6) d v_k / d q_(coordinate of axis k)
-
-
 def _skew_np(v: np.ndarray) -> np.ndarray:
     x, y, z = v[..., 0], v[..., 1], v[..., 2]
     o = np.zeros_like(x)
@@ -239,39 +230,34 @@ class Skeleton(torch.nn.Module):
         return out
 
     def forward(self, q, scales=None, marker_offsets=None) -> FKOutput:  # noqa: D102
-        out, _ = self._run(q, scales, marker_offsets, jacobian_data=False)
-        return out
-
-    def _run(self, q, scales=None, marker_offsets=None, jacobian_data=False, coms=True):
-        """Public-layout results (batch first) and, optionally, Jacobian data."""
         q = self._tensor(q)
         if q.shape[-1] != self.n_coordinates:
             raise KinematicsError(f"q: expected (..., {self.n_coordinates}) coordinates, got {tuple(q.shape)}")
         batch = q.shape[:-1]
-        r = self._core(q.reshape(-1, self.n_coordinates), scales, marker_offsets, batch, jacobian_data, coms)
+        r = self._core(q.reshape(-1, self.n_coordinates), scales, marker_offsets, batch, False, True)
 
         def pub(t, tail):  # (K, N, *tail) -> (*batch, K, *tail)
             return t.movedim(1, 0).reshape(batch + (t.shape[0],) + tail)
 
-        out = FKOutput(
+        return FKOutput(
             q=r["q"].reshape(batch + (self.n_coordinates,)),
             body_rotations=pub(r["R"], (3, 3)),
             body_origins=pub(r["o"], (3,)),
             joint_centres=pub(r["jc"], (3,)),
-            body_coms=pub(r["com"], (3,)) if coms else None,
+            body_coms=pub(r["com"], (3,)),
             markers=pub(r["markers"], (3,)),
         )
-        if not jacobian_data:
-            return out, None
-        jd = _JacobianData(
-            axes_world=pub(r["axes"], (6, 3)),
-            joint_centres=out.joint_centres,
-            dvalues=pub(r["dvalues"], (6,)),
-        )
-        return out, jd
 
     def _core(self, q, scales, marker_offsets, batch, jacobian_data, coms):
-        """FK with joints first: ``q (N, C)``; returns tensors shaped (K, N, ...)."""
+        """FK with joints first: ``q (N, C)``, ``batch`` the shape that ``N`` flattens (for
+        per-frame scales or marker offsets). Returns a dict of tensors:
+
+        * ``q (N, C)`` (coupler-dependent coordinates recomputed), ``R (B, N, 3, 3)``,
+          ``o (B, N, 3)``, ``jc (J, N, 3)``, ``markers (M, N, 3)``, ``com (B, N, 3)`` if ``coms``;
+        * with ``jacobian_data``, what analytic Jacobians need (joints in model order):
+          ``axes (J, N, 6, 3)`` the six transform axes in ground (the rotations pivot on ``jc``),
+          ``dvalues (J, N, 6)`` d v_k / d q_(coordinate of axis k).
+        """
         N = q.shape[0]
         J = self.n_joints
         kw = dict(dtype=self.dtype, device=self.device)

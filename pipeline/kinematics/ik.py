@@ -303,12 +303,10 @@ class _Problem:
                 if a[0] in path:
                     pair_axis.append(n)
                     pair_target.append(r * F + fcol[a[2]])
-        self.pair_axis = torch.tensor(pair_axis, dtype=torch.long, device=dev)
-        self.pair_target = torch.tensor(pair_target, dtype=torch.long, device=dev)
         self.NB = len(used_bodies)
         # scatter matrix: axis a -> (used body, free column) for every body below a's joint
         scat = torch.zeros(self.A, max(self.NB, 1) * F, **kw)
-        scat[self.pair_axis, self.pair_target] = 1.0
+        scat[pair_axis, pair_target] = 1.0
         self.scat = scat
         # K_b = sum_m w A_m^T A_m is linear in the moments [w, w x (3), w x x^T (9)]
         L = np.zeros((13, 6, 6))
@@ -345,30 +343,21 @@ class _Problem:
 
     def evaluate(self, qf, target, wsqrt, task_target, task_wsqrt, jacobian=True):
         """Residuals ``r (T, R)``, Jacobian ``J (T, R, F)`` (or None) and the full ``q``."""
-        q = self.full_q(qf)
-        out, jd = self.sk._run(q, self.scales, self.offsets, jacobian_data=jacobian, coms=False)
-        x = out.markers.index_select(-2, self.mk)  # (T, M, 3)
+        fk = self._fk(qf, jacobian)
+        q = fk["q"]
+        x = fk["markers"].index_select(0, self.mk).transpose(0, 1)  # (T, M, 3)
         parts = [((x - target) * wsqrt.unsqueeze(-1)).flatten(-2)]
         has_tasks = self.task_idx.numel() > 0
         if has_tasks:
-            parts.append((out.q.index_select(-1, self.task_idx) - task_target) * task_wsqrt)
+            parts.append((q.index_select(-1, self.task_idx) - task_target) * task_wsqrt)
         r = torch.cat(parts, -1)
         if not jacobian:
-            return r, None, out.q
+            return r, None, q
         T, F = qf.shape[0], self.F
-        w = jd.axes_world.flatten(-3, -2).index_select(-2, self.a_flat)  # (T, A, 3)
-        c = jd.joint_centres.index_select(-2, self.a_joint)  # (T, A, 3)
-        rho = jd.dvalues.flatten(-2).index_select(-1, self.a_flat)  # (T, A) dv/dq
-        fac = self.chain_factors(out.q)
-        if fac is not None:
-            rho = rho * fac.index_select(-1, self.a_coord)
-        ang = torch.where(self.a_rot, w, torch.zeros_like(w))
-        lin = torch.where(self.a_rot, torch.linalg.cross(c, w, dim=-1), w)
-        z = torch.cat([ang, lin], -1) * rho.unsqueeze(-1)  # (T, A, 6)
-        Z = torch.zeros(T, (self.NB + 1) * F, 6, dtype=qf.dtype, device=qf.device)
-        Z.index_add_(1, self.pair_target, z.index_select(1, self.pair_axis))
-        Zm = Z.view(T, self.NB + 1, F * 6).index_select(1, self.m_row).view(T, self.M, F, 6)
-        W0, W1, W2, V0, V1, V2 = Zm.unbind(-1)  # (T, M, F) each
+        Z, fac = self.body_jacobians(fk)  # (T, NB, 6, F)
+        # each marker takes its body's rows (markers on the ground: zero rows)
+        Zm = torch.cat([Z, Z.new_zeros(T, 1, 6, F)], 1).index_select(1, self.m_row)  # (T, M, 6, F)
+        W0, W1, W2, V0, V1, V2 = Zm.unbind(-2)  # (T, M, F) each
         ws = wsqrt.unsqueeze(-1)
         x0, x1, x2 = (xi.unsqueeze(-1) for xi in x.unbind(-1))
         # rows of d x_m / d q: W x x + V, weighted
@@ -381,22 +370,22 @@ class _Problem:
                 tf = tf * fac.index_select(-1, self.task_idx)
             Jt.scatter_(-1, self.task_col.expand(T, -1).unsqueeze(-1), tf.expand(T, -1).unsqueeze(-1))
             J = torch.cat([J, Jt], -2)
-        return r, J, out.q
+        return r, J, q
 
-
-    def _fk(self, qf):
-        """Joint-major FK of the full coordinates of ``qf (T, F)`` (see ``Skeleton._core``)."""
+    def _fk(self, qf, jacobian=True):
+        """Joint-major FK of the full coordinates of ``qf (T, F)``, with the Jacobian data
+        (see ``Skeleton._core``)."""
         q = self.full_q(qf)
-        return self.sk._core(q, self.scales, self.offsets, (q.shape[0],), True, False)
+        return self.sk._core(q, self.scales, self.offsets, (q.shape[0],), jacobian, False)
 
-    def body_jacobians(self, r) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def body_jacobians(self, fk) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(T, NB, 6, F): per used body, the rows ``[W; V]`` of ``dx/dq = W x x + V``."""
-        q = r["q"]
+        q = fk["q"]
         T, F = q.shape[0], self.F
         J = self.sk.n_joints
-        w = r["axes"].transpose(1, 2).reshape(J * 6, T, 3).index_select(0, self.a_flat)  # (A, T, 3)
-        c = r["jc"].index_select(0, self.a_joint)  # (A, T, 3)
-        rho = r["dvalues"].transpose(1, 2).reshape(J * 6, T).index_select(0, self.a_flat)  # (A, T)
+        w = fk["axes"].transpose(1, 2).reshape(J * 6, T, 3).index_select(0, self.a_flat)  # (A, T, 3)
+        c = fk["jc"].index_select(0, self.a_joint)  # (A, T, 3)
+        rho = fk["dvalues"].transpose(1, 2).reshape(J * 6, T).index_select(0, self.a_flat)  # (A, T)
         fac = self.chain_factors(q)
         if fac is not None:
             rho = rho * fac.t().index_select(0, self.a_coord)
@@ -415,12 +404,12 @@ class _Problem:
         body, the markers' weighted moments give the 6x6 matrix ``K_b = sum_m w A_m^T A_m`` with
         ``A_m = [-[x_m]x, I]``, so ``H = sum_b Z_b^T K_b Z_b`` without a per-marker Jacobian.
         """
-        r = self._fk(qf)
-        x = r["markers"].index_select(0, self.mk).transpose(0, 1)  # (T, M, 3)
+        fk = self._fk(qf)
+        x = fk["markers"].index_select(0, self.mk).transpose(0, 1)  # (T, M, 3)
         e = x - target
         we = e * w.unsqueeze(-1)
         cost = 0.5 * (we * e).sum((-1, -2))
-        Z, fac = self.body_jacobians(r)  # (T, NB, 6, F)
+        Z, fac = self.body_jacobians(fk)  # (T, NB, 6, F)
         T, F, NB = qf.shape[0], self.F, self.NB
         wx = x * w.unsqueeze(-1)
         mom = torch.cat([w.unsqueeze(-1), wx, (wx.unsqueeze(-1) * x.unsqueeze(-2)).flatten(-2),
@@ -432,7 +421,7 @@ class _Problem:
         H = Zf.transpose(1, 2) @ (K @ Z).view(T, NB * 6, F)
         g = (Zf.transpose(1, 2) @ phi.reshape(T, NB * 6, 1)).squeeze(-1)
         if self.task_idx.numel():
-            qt = r["q"].index_select(-1, self.task_idx)
+            qt = fk["q"].index_select(-1, self.task_idx)
             d = qt - task_target
             cost = cost + 0.5 * (task_w * d * d).sum(-1)
             tf = self.task_live.expand_as(d)
