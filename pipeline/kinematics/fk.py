@@ -207,28 +207,6 @@ class Skeleton(torch.nn.Module):
     def _tensor(self, x) -> torch.Tensor:
         return torch.as_tensor(x, dtype=self.dtype, device=self.device)
 
-    def _scale_table(self, scales: torch.Tensor | None) -> torch.Tensor | None:
-        """(..., B+1, 3) scale factors with a row of ones for the ground at index 0."""
-        if scales is None:
-            return None
-        s = self._tensor(scales)
-        if s.shape[-2:] != (self.n_bodies, 3):
-            raise KinematicsError(f"scales: expected shape (..., {self.n_bodies}, 3), got {tuple(s.shape)}")
-        ones = torch.ones(s.shape[:-2] + (1, 3), dtype=s.dtype, device=s.device)
-        return torch.cat([ones, s], -2)
-
-    def coupler_derivatives(self, q: torch.Tensor, scales: torch.Tensor | None = None):
-        """For each coupler group: ``(dep, ind, d q_dep / d q_ind (..., n))``."""
-        table = self._scale_table(scales)
-        out = []
-        for dep, ind, sf, bank, rows, is_t in self._couplers:
-            d = bank.derivatives(q.index_select(-1, ind)) * sf
-            if table is not None:
-                sx = table[..., rows, 0]
-                d = d * torch.where(is_t, sx, torch.ones_like(sx))
-            out.append((dep, ind, d))
-        return out
-
     def forward(self, q, scales=None, marker_offsets=None) -> FKOutput:  # noqa: D102
         q = self._tensor(q)
         if q.shape[-1] != self.n_coordinates:
@@ -256,7 +234,8 @@ class Skeleton(torch.nn.Module):
           ``o (B, N, 3)``, ``jc (J, N, 3)``, ``markers (M, N, 3)``, ``com (B, N, 3)`` if ``coms``;
         * with ``jacobian_data``, what analytic Jacobians need (joints in model order):
           ``axes (J, N, 6, 3)`` the six transform axes in ground (the rotations pivot on ``jc``),
-          ``dvalues (J, N, 6)`` d v_k / d q_(coordinate of axis k).
+          ``dvalues (J, N, 6)`` d v_k / d q_(coordinate of axis k), and ``chain (N, C)`` d q_c /
+          d q_(the independent coordinate at the root of c's coupler chain), None without couplers.
         """
         N = q.shape[0]
         J = self.n_joints
@@ -272,7 +251,7 @@ class Skeleton(torch.nn.Module):
             else:
                 sc = sc.expand(batch + sc.shape[-2:]).reshape(N, self.n_bodies, 3).transpose(0, 1)
             table = torch.cat([torch.ones((1,) + sc.shape[1:], **kw), sc], 0)
-        q = self._couplers_rows(q, table)
+        q, chain = self._couplers_rows(q, table, jacobian_data)
 
         # TransformAxis values (J, 6, N), joints in level order
         x = q.t().index_select(0, self._axis_coord)
@@ -331,6 +310,7 @@ class Skeleton(torch.nn.Module):
         if jacobian_data:
             res["axes"] = W[..., 1:].transpose(-1, -2).index_select(0, self._joint_pos)  # (J, N, 6, 3)
             res["dvalues"] = dvals.transpose(1, 2).index_select(0, self._joint_pos)  # (J, N, 6)
+            res["chain"] = chain
         if coms:
             com = self.com if table is None else self.com.unsqueeze(1) * table[1:]
             res["com"] = self._points(Gb, com)
@@ -359,17 +339,29 @@ class Skeleton(torch.nn.Module):
             return (Gp[..., :3].reshape(P, N * 3, 3) @ l1.unsqueeze(-1)).reshape(P, N, 3) + Gp[..., 3]
         return (Gp[..., :3] @ loc.unsqueeze(-1)).squeeze(-1) + Gp[..., 3]
 
-    def _couplers_rows(self, q: torch.Tensor, table) -> torch.Tensor:
-        """``q (N, C)`` with the coupler-dependent coordinates recomputed (table: (B+1, n, 3))."""
+    def _couplers_rows(self, q: torch.Tensor, table, slopes: bool = False):
+        """``q (N, C)`` with the coupler-dependent coordinates recomputed (table: (B+1, n, 3))
+        and, with ``slopes``, their chain factors ``(N, C)`` (see :meth:`_core`; None without
+        couplers), from the same function evaluation."""
         if not self._couplers:
-            return q
+            return q, None
+        chain = torch.ones_like(q) if slopes else None
         for dep, ind, sf, bank, rows, is_t in self._couplers:
-            v = bank.values(q.index_select(-1, ind)) * sf
+            x = q.index_select(-1, ind)
+            v, d = bank.values_and_derivatives(x) if slopes else (bank.values(x), None)
+            v = v * sf
             if table is not None:
                 sx = table[rows, :, 0].transpose(0, 1)  # (n, k)
-                v = v * torch.where(is_t, sx, torch.ones_like(sx))
+                mult = torch.where(is_t, sx, torch.ones_like(sx))
+                v = v * mult
             q = q.index_copy(-1, dep, v.expand(q.shape[:-1] + dep.shape))
-        return q
+            if slopes:
+                d = d * sf
+                if table is not None:
+                    d = d * mult
+                # group by group, so an independent that is itself dependent already has its factor
+                chain = chain.index_copy(-1, dep, d * chain.index_select(-1, ind))
+        return q, chain
 
     # ------------------------------------------------------------------------------------------
 

@@ -331,16 +331,6 @@ class _Problem:
         base = self.q_base.expand(qf.shape[:-1] + (self.C,))
         return base.index_copy(-1, self.free_idx, qf)
 
-    def chain_factors(self, q: torch.Tensor) -> torch.Tensor | None:
-        """(T, C) d q_c / d q_(its free coordinate): coupler slopes multiplied along chains."""
-        groups = self.sk.coupler_derivatives(q, self.scales)
-        if not groups:
-            return None
-        fac = torch.ones_like(q)
-        for dep, ind, d in groups:
-            fac = fac.index_copy(-1, dep, d * fac.index_select(-1, ind))
-        return fac
-
     def evaluate(self, qf, target, wsqrt, task_target, task_wsqrt, jacobian=True):
         """Residuals ``r (T, R)``, Jacobian ``J (T, R, F)`` (or None) and the full ``q``."""
         fk = self._fk(qf, jacobian)
@@ -354,7 +344,7 @@ class _Problem:
         if not jacobian:
             return r, None, q
         T, F = qf.shape[0], self.F
-        Z, fac = self.body_jacobians(fk)  # (T, NB, 6, F)
+        Z = self.body_jacobians(fk)  # (T, NB, 6, F)
         # each marker takes its body's rows (markers on the ground: zero rows)
         Zm = torch.cat([Z, Z.new_zeros(T, 1, 6, F)], 1).index_select(1, self.m_row)  # (T, M, 6, F)
         W0, W1, W2, V0, V1, V2 = Zm.unbind(-2)  # (T, M, F) each
@@ -366,8 +356,8 @@ class _Problem:
         if has_tasks:
             Jt = torch.zeros(T, self.task_idx.numel(), F, dtype=qf.dtype, device=qf.device)
             tf = task_wsqrt * self.task_live
-            if fac is not None:
-                tf = tf * fac.index_select(-1, self.task_idx)
+            if fk["chain"] is not None:
+                tf = tf * fk["chain"].index_select(-1, self.task_idx)
             Jt.scatter_(-1, self.task_col.expand(T, -1).unsqueeze(-1), tf.expand(T, -1).unsqueeze(-1))
             J = torch.cat([J, Jt], -2)
         return r, J, q
@@ -378,24 +368,22 @@ class _Problem:
         q = self.full_q(qf)
         return self.sk._core(q, self.scales, self.offsets, (q.shape[0],), jacobian, False)
 
-    def body_jacobians(self, fk) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def body_jacobians(self, fk) -> torch.Tensor:
         """(T, NB, 6, F): per used body, the rows ``[W; V]`` of ``dx/dq = W x x + V``."""
-        q = fk["q"]
+        q, chain = fk["q"], fk["chain"]
         T, F = q.shape[0], self.F
         J = self.sk.n_joints
         w = fk["axes"].transpose(1, 2).reshape(J * 6, T, 3).index_select(0, self.a_flat)  # (A, T, 3)
         c = fk["jc"].index_select(0, self.a_joint)  # (A, T, 3)
         rho = fk["dvalues"].transpose(1, 2).reshape(J * 6, T).index_select(0, self.a_flat)  # (A, T)
-        fac = self.chain_factors(q)
-        if fac is not None:
-            rho = rho * fac.t().index_select(0, self.a_coord)
+        if chain is not None:
+            rho = rho * chain.t().index_select(0, self.a_coord)
         rot = self.a_rot.unsqueeze(-1)  # (A, 1, 1)
         ang = torch.where(rot, w, torch.zeros_like(w))
         lin = torch.where(rot, torch.linalg.cross(c, w, dim=-1), w)
         z = torch.cat([ang, lin], -1) * rho.unsqueeze(-1)  # (A, T, 6)
         Z = z.permute(1, 2, 0) @ self.scat  # (T, 6, NB * F)
-        Z = Z.view(T, 6, -1, F).transpose(1, 2).contiguous()  # (T, NB, 6, F)
-        return Z, fac
+        return Z.view(T, 6, -1, F).transpose(1, 2).contiguous()  # (T, NB, 6, F)
 
     def normal_equations(self, qf, target, w, task_target, task_w):
         """Objective (T,), Gauss-Newton matrix H (T, F, F) and gradient g (T, F) in one pass.
@@ -409,7 +397,7 @@ class _Problem:
         e = x - target
         we = e * w.unsqueeze(-1)
         cost = 0.5 * (we * e).sum((-1, -2))
-        Z, fac = self.body_jacobians(fk)  # (T, NB, 6, F)
+        Z = self.body_jacobians(fk)  # (T, NB, 6, F)
         T, F, NB = qf.shape[0], self.F, self.NB
         wx = x * w.unsqueeze(-1)
         mom = torch.cat([w.unsqueeze(-1), wx, (wx.unsqueeze(-1) * x.unsqueeze(-2)).flatten(-2),
@@ -425,8 +413,8 @@ class _Problem:
             d = qt - task_target
             cost = cost + 0.5 * (task_w * d * d).sum(-1)
             tf = self.task_live.expand_as(d)
-            if fac is not None:
-                tf = tf * fac.index_select(-1, self.task_idx)
+            if fk["chain"] is not None:
+                tf = tf * fk["chain"].index_select(-1, self.task_idx)
             g = g.index_add(-1, self.task_col, task_w * tf * d)
             H = H.reshape(T, F * F).index_add(-1, self.task_col * (F + 1), task_w * tf * tf).reshape(T, F, F)
         return cost, H, g
