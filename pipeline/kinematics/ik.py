@@ -262,8 +262,7 @@ class _Problem:
         self.lo = torch.tensor([coords[i].range[0] if coords[i].clamped else -math.inf for i in self.free], **kw)
         self.hi = torch.tensor([coords[i].range[1] if coords[i].clamped else math.inf for i in self.free], **kw)
         self.has_bounds = any(coords[i].clamped for i in self.free)
-        self.scales = None if scales is None else torch.as_tensor(scales, **kw)
-        self.offsets = None if marker_offsets is None else torch.as_tensor(marker_offsets, **kw)
+        self.set_scaling(scales, marker_offsets)
         self.mk = torch.tensor(model_markers, dtype=torch.long, device=dev)
         self.M = len(model_markers)
 
@@ -326,6 +325,13 @@ class _Problem:
         self.task_idx = torch.tensor(task_idx, dtype=torch.long, device=dev)
         self.task_col = torch.tensor([max(fcol[i], 0) for i in task_idx], dtype=torch.long, device=dev)
         self.task_live = torch.tensor([fcol[i] >= 0 for i in task_idx], **kw)
+
+    def set_scaling(self, scales, marker_offsets) -> None:
+        """Use scale factors ``(B, 3)`` and marker locations ``(M_model, 3)`` (None: the model's);
+        nothing else of the problem depends on them, so a scaling fit updates them in place."""
+        kw = dict(dtype=self.sk.dtype, device=self.sk.device)
+        self.scales = None if scales is None else torch.as_tensor(scales, **kw)
+        self.offsets = None if marker_offsets is None else torch.as_tensor(marker_offsets, **kw)
 
     def full_q(self, qf: torch.Tensor) -> torch.Tensor:
         base = self.q_base.expand(qf.shape[:-1] + (self.C,))

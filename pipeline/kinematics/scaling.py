@@ -368,17 +368,17 @@ def scale_torch(
         Jprior = prior_jacobian(s0)
         obj = objective(res, p, d, s0)
         rounds = 0
-        free_q = None
+        # the pose problem is built once: a round only changes its scales and marker locations
+        prob = _Problem(sk, mrow, None, None, {i: c.default_value for i, c in enumerate(model.coordinates) if c.locked}, [])
         for rounds in range(1, max_rounds + 1):
             q = torch.as_tensor(res.q, **kw)
-            prob = _Problem(sk, mrow, body_scales(p), offsets_table(d, p),
-                            {i: c.default_value for i, c in enumerate(model.coordinates) if c.locked}, [])
-            free_q = prob.free_idx
-            r, Jq, _ = prob.evaluate(q.index_select(-1, free_q), target, wsqrt,
+            S_p, table = body_scales(p), offsets_table(d, p)
+            prob.set_scaling(S_p, table)
+            r, Jq, _ = prob.evaluate(q.index_select(-1, prob.free_idx), target, wsqrt,
                                      torch.zeros(F, 0, **kw), torch.zeros(0, **kw))  # (F, 3M), (F, 3M, Fq)
             Jp = _scale_jacobian(sk, q, p, body_scales, lambda pp: offsets_table(d, pp), mrow, P) * wsqrt.repeat_interleave(3, -1).unsqueeze(-1)
             if n_off:
-                Jd = _offset_jacobian(sk, q, body_scales(p), offsets_table(d, p), mrow) * wsqrt.repeat_interleave(3, -1).unsqueeze(-1)
+                Jd = _offset_jacobian(sk, q, S_p, table, mrow) * wsqrt.repeat_interleave(3, -1).unsqueeze(-1)
                 Jd = Jd * free_off.repeat_interleave(3).unsqueeze(0).unsqueeze(0)
                 Jx = torch.cat([Jp, Jd], -1)
             else:
