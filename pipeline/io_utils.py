@@ -100,3 +100,21 @@ def read_document(path: str | Path, error: type[Exception], what: str, prefix: s
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise error(f"{where}: {what} is not valid YAML ({exc})") from None
+
+
+def read_xml(path: str | Path, error: type[Exception], what: str, prefix: str = ""):
+    """The root element (``xml.etree.ElementTree.Element``) of an XML file.
+
+    An unreadable file or malformed XML raises ``error`` (the caller's stage exception) with a
+    message naming ``prefix`` + the file, ``what`` it should be, and the reason.
+    """
+    import xml.etree.ElementTree as ET
+
+    path = Path(path)
+    where = f"{prefix}{path}"
+    try:
+        return ET.parse(path).getroot()
+    except OSError as exc:
+        raise error(f"{where}: cannot read {what} ({exc.strerror or exc})") from None
+    except ET.ParseError as exc:
+        raise error(f"{where}: {what} is not valid XML ({exc})") from None

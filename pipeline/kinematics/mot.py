@@ -36,7 +36,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..errors import MotionIOError
-from ..io_utils import atomic_path
+from ..io_utils import atomic_path, read_xml
 from ..log import get_logger
 
 log = get_logger("kinematics.mot")
@@ -222,12 +222,7 @@ def _custom_joint_types(joint: ET.Element) -> dict[str, str]:
 
 def osim_motion_types(path: str | Path) -> dict[str, str]:
     """{coordinate: 'rotational'|'translational'|'coupled'} read from an .osim file's joints."""
-    path = Path(path)
-    try:
-        root = ET.parse(path).getroot()
-    except (OSError, ET.ParseError) as exc:
-        raise MotionIOError(f"{path}: cannot read model to find coordinate motion types: {exc}") from exc
-    return motion_types_from_xml(root)
+    return motion_types_from_xml(read_xml(path, MotionIOError, "the model for the coordinate motion types"))
 
 
 def motion_types_from_xml(root: ET.Element) -> dict[str, str]:

@@ -26,6 +26,7 @@ from typing import Iterator, Mapping, Sequence
 import numpy as np
 
 from ..errors import KinematicsError
+from ..io_utils import read_xml
 from ..log import get_logger
 from .mot import Motion, read_mot
 from .trc import read_trc
@@ -278,11 +279,8 @@ def run_scale_tool(setup_xml: str | Path, out_dir: str | Path | None = None, *, 
     setup_xml = _check_file(Path(setup_xml).resolve(), "scale setup")
     base = setup_xml.parent
     out_dir = Path(out_dir).resolve() if out_dir is not None else base
-    try:
-        tree = ET.parse(setup_xml)
-    except ET.ParseError as exc:
-        raise KinematicsError(f"{setup_xml}: not valid XML: {exc}") from exc
-    tool_el = tree.getroot().find("ScaleTool") if tree.getroot().tag != "ScaleTool" else tree.getroot()
+    root = read_xml(setup_xml, KinematicsError, "scale setup")
+    tool_el = root if root.tag == "ScaleTool" else root.find("ScaleTool")
     if tool_el is None:
         raise KinematicsError(f"{setup_xml}: no <ScaleTool> element (expected an OpenSim scale setup)")
     gmm, scaler, placer = (tool_el.find(t) for t in ("GenericModelMaker", "ModelScaler", "MarkerPlacer"))
@@ -362,7 +360,7 @@ def run_scale_tool(setup_xml: str | Path, out_dir: str | Path | None = None, *, 
             if placer.find("output_marker_file") is not None:
                 placer.find("output_marker_file").text = "Unassigned"
         setup_tmp = work / "setup_scale.xml"
-        tree.write(setup_tmp, encoding="UTF-8", xml_declaration=True)
+        ET.ElementTree(root).write(setup_tmp, encoding="UTF-8", xml_declaration=True)
 
         with opensim_session(f"OpenSim ScaleTool ({setup_xml.name})") as (osim, messages):
             tool = osim.ScaleTool(str(setup_tmp))
@@ -381,7 +379,8 @@ def run_scale_tool(setup_xml: str | Path, out_dir: str | Path | None = None, *, 
         scales = read_scale_set(produced["scale_set"]) if "scale_set" in produced else {}
         # OpenSim 4.6 lists every frame (e.g. 'pelvis_offset'); keep the bodies and ground
         model_out = produced.get("model", produced.get("scaled_only"))
-        bodies = {el.get("name") for el in ET.parse(model_out).getroot().iter() if el.tag in ("Body", "Ground")}
+        bodies = {el.get("name") for el in read_xml(model_out, KinematicsError, "OpenSim's scaled model").iter()
+                  if el.tag in ("Body", "Ground")}
         scales = {k: v for k, v in scales.items() if k in bodies}
         final: dict[str, Path] = {}
         for k, p in produced.items():

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import KinematicsError
+from ..io_utils import read_xml
 from .functions import (
     Constant,
     Function,
@@ -660,13 +661,15 @@ def _builtin_transform(tag: str, names: list[str]):
     return axes, mtypes, n
 
 
-def _document(path: Path | None, text: str | None) -> tuple[ET.Element, int]:
-    try:
-        root = ET.fromstring(text) if text is not None else ET.parse(path).getroot()
-    except ET.ParseError as e:
-        raise KinematicsError(f"{path or '<string>'}: not valid XML ({e})") from None
-    except OSError as e:
-        raise KinematicsError(f"{path}: cannot read ({e.strerror or e})") from None
+def _document(path: Path | None, text: str | None, what: str) -> tuple[ET.Element, int]:
+    """The root of an OpenSim XML document (the file ``path``, or ``text``) and its version."""
+    if text is None:
+        root = read_xml(path, KinematicsError, what)
+    else:
+        try:
+            root = ET.fromstring(text)
+        except ET.ParseError as e:
+            raise KinematicsError(f"{path or '<string>'}: {what} is not valid XML ({e})") from None
     if root.tag != "OpenSimDocument":
         raise KinematicsError(f"{path or '<string>'}: root element is <{root.tag}>, expected <OpenSimDocument>")
     try:
@@ -702,11 +705,11 @@ def load_osim(path: str | Path | None = None, *, text: str | None = None) -> Osi
     p = Path(path) if path is not None else None
     if p is not None and text is None and not p.is_file():
         raise KinematicsError(f"{p}: model file not found")
-    root, version = _document(p, text)
+    root, version = _document(p, text, "model")
     if version < 40000:
         if p is None:
             raise KinematicsError("<string>: OpenSim 3.x format (Version < 40000) is not supported")
-        root, _ = _document(None, _upgrade_with_opensim(p))
+        root, _ = _document(None, _upgrade_with_opensim(p), "model")
     r = _Reader(root, p)
     bodies = r.bodies()
     r.component_offsets()
@@ -768,7 +771,7 @@ def load_marker_set(path: str | Path, model: OsimModel | None = None) -> list[Ma
     p = Path(path)
     if not p.is_file():
         raise KinematicsError(f"{p}: marker set file not found")
-    root, _ = _document(p, None)
+    root, _ = _document(p, None, "marker set")
     ms = root if root.tag == "MarkerSet" else root.find("MarkerSet")
     if ms is None:
         raise KinematicsError(f"{p}: no <MarkerSet> element")

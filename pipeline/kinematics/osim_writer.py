@@ -40,7 +40,7 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from ..errors import KinematicsError
-from ..io_utils import atomic_path, atomic_write_text, read_document
+from ..io_utils import atomic_path, atomic_write_text, read_document, read_xml
 from ..log import get_logger
 from .mot import motion_types_from_xml
 
@@ -309,19 +309,13 @@ def _geometry_scale(model: _Model, frame_comp: _Comp, s: np.ndarray) -> None:
 # ----------------------------------------------------------------------------------------------
 
 def _load_xml(src: Path) -> ET.ElementTree:
-    try:
-        tree = ET.parse(src)
-    except OSError as exc:
-        raise KinematicsError(f"{src}: cannot read model: {exc.strerror or exc}") from exc
-    except ET.ParseError as exc:
-        raise KinematicsError(f"{src}: not valid XML: {exc}") from exc
-    root = tree.getroot()
+    root = read_xml(src, KinematicsError, "model")
     if root.tag != "OpenSimDocument" or root.find("Model") is None:
         raise KinematicsError(f"{src}: not an OpenSim model (expected <OpenSimDocument><Model>)")
     version = int(root.get("Version", "0") or 0)
     if version < 40000:
-        tree = _upgrade_with_opensim(src, version)
-    return tree
+        return _upgrade_with_opensim(src, version)
+    return ET.ElementTree(root)
 
 
 def _upgrade_with_opensim(src: Path, version: int) -> ET.ElementTree:
@@ -604,12 +598,7 @@ def read_scale_set(xml_path: str | Path, applied_only: bool = True) -> dict[str,
     applied_only: leave out entries with ``<apply>false</apply>``.
     """
     path = Path(xml_path)
-    try:
-        root = ET.parse(path).getroot()
-    except OSError as exc:
-        raise KinematicsError(f"{path}: cannot read scale set: {exc.strerror or exc}") from exc
-    except ET.ParseError as exc:
-        raise KinematicsError(f"{path}: not valid XML: {exc}") from exc
+    root = read_xml(path, KinematicsError, "scale set")
     out: dict[str, np.ndarray] = {}
     scales = list(root.iter("Scale"))
     if not scales:
