@@ -108,6 +108,29 @@ def _is_set(text: str | None) -> bool:
 
 
 # ----------------------------------------------------------------------------------------------
+# OpenSim 3 models
+# ----------------------------------------------------------------------------------------------
+
+def upgrade_osim(path: Path, version: int) -> ET.Element:
+    """The root element of an OpenSim 3 model file (``Version`` < 40000) in the 4.0 format.
+
+    OpenSim converts a file as it loads it; this loads ``path`` and parses what it prints.
+    """
+    try:
+        import opensim  # noqa: F401
+    except ImportError:
+        raise KinematicsError(
+            f"{path}: OpenSim {version} format (Version < 40000); install the opensim package to upgrade "
+            "it, or open and save it in OpenSim 4"
+        ) from None
+    log.info("%s: OpenSim file version %d; converting to the 4.0 format through opensim", path, version)
+    with tempfile.TemporaryDirectory() as tmp, opensim_session(f"converting {path} to the OpenSim 4 format") as (osim, _):
+        out = Path(tmp) / path.name
+        osim.Model(str(path)).printToXML(str(out))
+        return read_xml(out, KinematicsError, "model converted by OpenSim")
+
+
+# ----------------------------------------------------------------------------------------------
 # IK
 # ----------------------------------------------------------------------------------------------
 

@@ -23,7 +23,6 @@ Euler angles), so the FK handles one joint kind.
 from __future__ import annotations
 
 import posixpath
-import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -679,23 +678,6 @@ def _document(path: Path | None, text: str | None, what: str) -> tuple[ET.Elemen
     return root, version
 
 
-def _upgrade_with_opensim(path: Path) -> str:
-    try:
-        import opensim  # noqa: F401
-    except ImportError:
-        raise KinematicsError(
-            f"{path}: OpenSim 3.x format (Version < 40000); install the opensim package to upgrade "
-            "it, or open and save it in OpenSim 4"
-        ) from None
-    import opensim as osim
-
-    model = osim.Model(str(path))
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "upgraded.osim"
-        model.printToXML(str(out))
-        return out.read_text()
-
-
 def load_osim(path: str | Path | None = None, *, text: str | None = None) -> OsimModel:
     """Read an ``.osim`` file (or its ``text``) into an :class:`OsimModel`.
 
@@ -709,7 +691,9 @@ def load_osim(path: str | Path | None = None, *, text: str | None = None) -> Osi
     if version < 40000:
         if p is None:
             raise KinematicsError("<string>: OpenSim 3.x format (Version < 40000) is not supported")
-        root, _ = _document(None, _upgrade_with_opensim(p), "model")
+        from .opensim_tools import upgrade_osim
+
+        root = upgrade_osim(p, version)
     r = _Reader(root, p)
     bodies = r.bodies()
     r.component_offsets()

@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -314,24 +313,10 @@ def _load_xml(src: Path) -> ET.ElementTree:
         raise KinematicsError(f"{src}: not an OpenSim model (expected <OpenSimDocument><Model>)")
     version = int(root.get("Version", "0") or 0)
     if version < 40000:
-        return _upgrade_with_opensim(src, version)
+        from .opensim_tools import upgrade_osim
+
+        root = upgrade_osim(src, version)
     return ET.ElementTree(root)
-
-
-def _upgrade_with_opensim(src: Path, version: int) -> ET.ElementTree:
-    """OpenSim 3 files: let OpenSim convert them to the 4.0 format first."""
-    try:
-        import opensim
-    except ImportError:
-        raise KinematicsError(
-            f"{src}: OpenSim {version} format; open and save it in OpenSim 4 first (or install opensim)"
-        ) from None
-    log.info("%s: OpenSim file version %d; converting to the 4.0 format through opensim", src, version)
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / src.name
-        m = opensim.Model(str(src))
-        m.printToXML(str(out))
-        return ET.parse(out)
 
 
 def _check_scales(scales: Mapping[str, Iterable[float]], body_names: set[str], src: Path) -> dict[str, np.ndarray]:
