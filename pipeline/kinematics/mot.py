@@ -191,6 +191,16 @@ _JOINT_TYPES: dict[str, tuple[str, ...]] = {
 }
 
 
+def function_element(holder: ET.Element) -> ET.Element | None:
+    """The function element held by a TransformAxis or a MovingPathPoint's ``*_location``."""
+    for ch in holder:
+        if isinstance(ch.tag, str) and ch.tag not in ("coordinates", "axis"):
+            if ch.tag == "function":  # OpenSim 3 style <function><LinearFunction/></function>
+                return ch[0] if len(ch) else None
+            return ch
+    return None
+
+
 def _custom_joint_types(joint: ET.Element) -> dict[str, str]:
     """OpenSim's CustomJoint rule: a coordinate on a rotation axis (1-3) with a LinearFunction of
     slope +-1 is Rotational, on a translation axis Translational; any other use is Coupled unless
@@ -205,9 +215,7 @@ def _custom_joint_types(joint: ET.Element) -> dict[str, str]:
             used = (ax.findtext("coordinates") or "").split()
             if name not in used:
                 continue
-            func = next((ch for ch in ax if ch.tag not in ("coordinates", "axis")), None)
-            if func is not None and func.tag == "function" and len(func):
-                func = func[0]  # OpenSim 3 style <function><LinearFunction/></function>
+            func = function_element(ax)
             pure = False
             if func is not None and func.tag == "LinearFunction":
                 coeffs = (func.findtext("coefficients") or "").split()

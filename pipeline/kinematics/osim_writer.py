@@ -41,7 +41,7 @@ import numpy as np
 from ..errors import KinematicsError
 from ..io_utils import atomic_path, atomic_write_text, read_document, read_xml
 from ..log import get_logger
-from .mot import motion_types_from_xml
+from .mot import function_element, motion_types_from_xml
 
 log = get_logger("kinematics.osim_writer")
 
@@ -255,19 +255,9 @@ def _inertia_vector(m: np.ndarray) -> list[float]:
     return [m[0, 0], m[1, 1], m[2, 2], m[0, 1], m[0, 2], m[1, 2]]
 
 
-def _function_child(holder: ET.Element) -> ET.Element | None:
-    """The function element held by a TransformAxis or a ``*_location`` property."""
-    for ch in holder:
-        if isinstance(ch.tag, str) and ch.tag not in ("coordinates", "axis"):
-            if ch.tag == "function":  # OpenSim 3 style <function><F/></function>
-                return ch[0] if len(ch) else None
-            return ch
-    return None
-
-
 def _wrap_multiplier(holder: ET.Element, factor: float, named: str | None) -> None:
     """Multiply the function in ``holder`` by ``factor`` the way OpenSim does it."""
-    func = _function_child(holder)
+    func = function_element(holder)
     if func is None:
         return
     if func.tag == "MultiplierFunction":
@@ -390,7 +380,7 @@ def scale_model_xml(tree: ET.ElementTree, scales: Mapping[str, Iterable[float]],
             st = el.find("SpatialTransform")
             axes = st.findall("TransformAxis") if st is not None else []
             for ax in axes[3:6]:
-                func = _function_child(ax)
+                func = function_element(ax)
                 if func is None:
                     continue
                 if func.tag == "LinearFunction":
