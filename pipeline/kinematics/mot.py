@@ -36,7 +36,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..errors import MotionIOError
-from ..io_utils import atomic_path, read_xml
+from ..io_utils import atomic_write_text, read_xml
 from ..log import get_logger
 
 log = get_logger("kinematics.mot")
@@ -435,8 +435,7 @@ def write_mot(path: str | Path, motion: Motion, model: Any = None, in_degrees: b
     ]
     for f in range(t):
         out.append("\t".join([f"{motion.times[f]:.8f}", *(_num(v) for v in vals[f])]))
-    with atomic_path(path) as tmp:
-        tmp.write_text("\n".join(out) + "\n")
+    atomic_write_text(path, "\n".join(out) + "\n")
     return path
 
 
