@@ -29,7 +29,7 @@ from ..errors import KinematicsError
 from ..io_utils import atomic_path, read_xml
 from ..log import get_logger
 from .mot import Motion, read_mot
-from .trc import read_trc
+from .trc import MarkerData, read_trc
 
 log = get_logger("opensim")
 
@@ -162,7 +162,8 @@ def _check_file(path: Path, what: str) -> Path:
 
 def run_ik_tool(model: str | Path, trc: str | Path, out_mot: str | Path, setup_xml: str | Path | None = None,
                 tasks: Mapping[str, float] | None = None, time_range: Sequence[float] | None = None,
-                accuracy: float | None = None, constraint_weight: float | None = None) -> IKToolResult:
+                accuracy: float | None = None, constraint_weight: float | None = None,
+                markers: MarkerData | None = None) -> IKToolResult:
     """Run OpenSim's InverseKinematicsTool.
 
     model: the (scaled) .osim. trc: marker trajectories. out_mot: the .mot to write (degrees).
@@ -171,13 +172,15 @@ def run_ik_tool(model: str | Path, trc: str | Path, out_mot: str | Path, setup_x
     tasks: {marker: weight} marker tasks instead of the setup's; default without a setup: every
         model marker present in the TRC with weight 1.
     time_range: (start, end) seconds; default: the setup's, else the whole trial.
+    markers: what ``trc`` holds, when the caller has read it already (default: read here).
     """
     import time
 
     model, trc, out_mot = Path(model).resolve(), Path(trc).resolve(), Path(out_mot).resolve()
     _check_file(model, "model")
     _check_file(trc, "marker file")
-    markers = read_trc(trc, check_units=False)
+    if markers is None:
+        markers = read_trc(trc, check_units=False)
     setup_dir = None
     if setup_xml is not None:
         setup_xml = _check_file(Path(setup_xml).resolve(), "IK setup")
@@ -614,7 +617,7 @@ def run_scale(model: str | Path, static_trc: str | Path, mass: float, out_path: 
               height: float | None = None, marker_set: str | Path | None = None,
               measurements: Mapping[str, Mapping] | None = None, marker_weights: Mapping[str, float] | None = None,
               time_range: Sequence[float] | None = None, preserve_mass_distribution: bool = True,
-              name: str | None = None) -> ScaleToolResult:
+              name: str | None = None, markers: MarkerData | None = None) -> ScaleToolResult:
     """OpenSim ScaleTool without a setup file: measurement-based scaling + marker placement.
 
     model: the generic .osim (its markers, or those of ``marker_set``). static_trc: a static trial.
@@ -622,10 +625,11 @@ def run_scale(model: str | Path, static_trc: str | Path, mass: float, out_path: 
     measurements: as :func:`auto_measurements` (default: built by it). marker_weights: marker
     placement weights (default 1 for every model marker in the trial). Writes the marker-
     registered scaled model to ``out_path``; returns the result with the applied scale factors.
+    markers: what ``static_trc`` holds, when the caller has read it already (default: read here).
     """
     model, static_trc, out_path = Path(model).resolve(), Path(static_trc).resolve(), Path(out_path).resolve()
     _check_file(model, "model")
-    data = read_trc(static_trc)
+    data = markers if markers is not None else read_trc(static_trc)
     present = {n for j, n in enumerate(data.names) if np.isfinite(data.positions[:, j]).all(axis=1).mean() > 0.5}
     with opensim_session(f"reading {model.name} for scaling") as (osim, _):
         markers, parents, bodies = _model_marker_info(osim, model, Path(marker_set) if marker_set else None)
