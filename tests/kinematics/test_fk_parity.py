@@ -14,12 +14,11 @@ import torch
 from osim_zoo import random_q, write_zoo
 
 from pipeline.kinematics.fk import Skeleton
+from pipeline.kinematics.generic_model import GENERIC_MODEL_PATH
 from pipeline.kinematics.opensim_fk import opensim_fk
 from pipeline.kinematics.osim import load_marker_set, load_osim
 
 TOL = 1e-5  # metres: 0.01 mm
-REPO = Path(__file__).resolve().parents[2]
-GENERIC = REPO / "pipeline" / "kinematics" / "data" / "odah_fullbody.osim"
 
 MODELS = {
     "gait2354": "gait2354/gait2354_simbody.osim",
@@ -35,9 +34,7 @@ def _model_path(name, golden, tmp_path) -> Path:
     if name == "zoo":
         return write_zoo(tmp_path / "zoo.osim")
     if name == "generic":
-        if not GENERIC.is_file():
-            pytest.skip(f"{GENERIC.relative_to(REPO)} is not on this branch yet")
-        return GENERIC
+        return GENERIC_MODEL_PATH
     return golden / MODELS[name]
 
 
