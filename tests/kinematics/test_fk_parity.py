@@ -53,7 +53,6 @@ def _with_marker_set(path: Path, golden, tmp_path) -> Path:
     return out
 
 
-@pytest.mark.opensim
 @pytest.mark.parametrize("name", list(MODELS))
 def test_fk_matches_opensim(name, golden, tmp_path):
     path = _with_marker_set(_model_path(name, golden, tmp_path), golden, tmp_path)
@@ -85,7 +84,6 @@ def test_fk_matches_opensim(name, golden, tmp_path):
         assert np.abs(out.body_rotations.numpy() - ref.body_rotations).max() < 1e-9
 
 
-@pytest.mark.opensim
 def test_marker_offsets_match_opensim(golden, tmp_path):
     """Replaced marker locations are scaled like the model's own (OpenSim: set location, then scale)."""
     path = golden / MODELS["hamner_registered"]

@@ -22,7 +22,7 @@ from pipeline.kinematics.ik import solve_ik
 from pipeline.kinematics.ik_parity import GOLDEN_CASES, SetupIK, flat_direction_violations, rotational_rms
 from pipeline.kinematics.mot import read_mot
 
-pytestmark = [pytest.mark.opensim, pytest.mark.usefixtures("one_torch_thread")]
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _case(golden, name, tmp_path, accuracy=None, window=None):
