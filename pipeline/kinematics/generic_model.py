@@ -396,6 +396,13 @@ def _mirror_axis(a) -> np.ndarray:
     return np.asarray(a, dtype=float) * np.array([-1.0, -1.0, 1.0])
 
 
+def _sided(side: str):
+    """(point map, axis map) from the right side to ``side`` ('r': as given, 'l': mirrored)."""
+    if side == "r":
+        return (lambda p: np.asarray(p, float)), (lambda a: np.asarray(a, float))
+    return _mirror_point, _mirror_axis
+
+
 @dataclass
 class _Layout:
     """Every point of the model for one stature (metres, body frames)."""
@@ -534,7 +541,7 @@ def _inertias(g: _Layout, mass: float) -> dict[str, _Inertia]:
         parts.append(_Inertia(m, com, _seg_inertia(seg, m, length)))
     out["torso"] = _combine(parts)
     for side in "rl":
-        mir = (lambda p: np.asarray(p, float)) if side == "r" else _mirror_point
+        mir, _ = _sided(side)
         th, sh, ft = DE_LEVA["thigh"], DE_LEVA["shank"], DE_LEVA["foot"]
         m_pat = PATELLA_MASS_FRACTION * mass
         m_th = th.mass * mass - m_pat
@@ -662,7 +669,7 @@ def foot_contact_points(height: float = DEFAULT_HEIGHT) -> dict[str, np.ndarray]
     toes = np.array([[0.85 * (1.0 - FOOT_ALONG["mtp2"]) * g.FL, fy - g.mtp[1], 0.0]])  # toe pads
     out = {}
     for side in "rl":
-        f = (lambda p: p) if side == "r" else _mirror_point
+        f, _ = _sided(side)
         out[f"calcn_{side}"] = f(calcn)
         out[f"toes_{side}"] = f(toes)
     return out
@@ -785,8 +792,7 @@ def _joints(g: _Layout) -> list[_Joint]:
     pat_x = r_pat * np.cos(arc)
     pat_y = PATELLA_ARC_CENTRE * s + r_pat * np.sin(arc)
     for side in "rl":
-        mp = (lambda p: np.asarray(p, float)) if side == "r" else _mirror_point
-        ma = (lambda a: np.asarray(a, float)) if side == "r" else _mirror_axis
+        mp, ma = _sided(side)
         sd = f"_{side}"
         joints += [
             _Joint(f"hip{sd}", "pelvis", f"femur{sd}", mp(g.hip),
@@ -818,8 +824,7 @@ def _joints(g: _Layout) -> list[_Joint]:
                ["lumbar_extension", "lumbar_bending", "lumbar_rotation"],
                [_Axis("lumbar_extension", Z), _Axis("lumbar_bending", X), _Axis("lumbar_rotation", Y)]))
     for side in "rl":
-        mp = (lambda p: np.asarray(p, float)) if side == "r" else _mirror_point
-        ma = (lambda a: np.asarray(a, float)) if side == "r" else _mirror_axis
+        mp, ma = _sided(side)
         sd = f"_{side}"
         joints += [
             _Joint(f"acromial{sd}", "torso", f"humerus{sd}", mp(g.shoulder),
