@@ -94,6 +94,20 @@ def _set_num(el: ET.Element, v: float) -> None:
     el.text = _fmt(v)
 
 
+def _scale_vec(el: ET.Element, key: str, s: np.ndarray, where: str) -> None:
+    """Multiply the (3,) vector in ``el``'s child ``key``, when there is one, by ``s`` (3,)."""
+    child = el.find(key)
+    if child is not None:
+        _set_vec(child, _vec(child, 3, f"{where} {key}") * s)
+
+
+def _scale_num(el: ET.Element, key: str, f: float) -> None:
+    """Multiply the number in ``el``'s child ``key``, when there is one, by ``f``."""
+    child = el.find(key)
+    if child is not None:
+        _set_num(child, float(child.text) * f)
+
+
 # ----------------------------------------------------------------------------------------------
 # component tree and socket path resolution
 # ----------------------------------------------------------------------------------------------
@@ -365,14 +379,11 @@ def scale_model_xml(tree: ET.ElementTree, scales: Mapping[str, Iterable[float]],
             if s is not None:
                 _geometry_scale(model, comp, s)
                 if tag == "Body":
-                    mc = el.find("mass_center")
-                    if mc is not None:
-                        _set_vec(mc, _vec(mc, 3, where + " mass_center") * s)
+                    _scale_vec(el, "mass_center", s, where)
             if tag == "PhysicalOffsetFrame":
                 sp = factors(model.parent_frame(comp, "socket_parent"))
-                tr = el.find("translation")
-                if sp is not None and tr is not None:
-                    _set_vec(tr, _vec(tr, 3, where + " translation") * sp)
+                if sp is not None:
+                    _scale_vec(el, "translation", sp, where)
         elif tag == "CustomJoint":
             s = factors(model.parent_frame(comp, "socket_parent_frame"))
             if s is None:
@@ -394,9 +405,8 @@ def scale_model_xml(tree: ET.ElementTree, scales: Mapping[str, Iterable[float]],
                 raise KinematicsError(f"{where}: scaling a {tag} is not supported by odah's .osim writer")
         elif tag in _POINT_TAGS:
             s = factors(model.parent_frame(comp, "socket_parent_frame"))
-            loc = el.find("location")
-            if s is not None and loc is not None:
-                _set_vec(loc, _vec(loc, 3, where + " location") * s)
+            if s is not None:
+                _scale_vec(el, "location", s, where)
         elif tag == "MovingPathPoint":
             s = factors(model.parent_frame(comp, "socket_parent_frame"))
             if s is None:
@@ -410,31 +420,20 @@ def scale_model_xml(tree: ET.ElementTree, scales: Mapping[str, Iterable[float]],
             s = factors(model.enclosing_frame(comp))
             if s is None:
                 continue
-            tr = el.find("translation")
-            if tr is not None:
-                _set_vec(tr, _vec(tr, 3, where + " translation") * s)
+            _scale_vec(el, "translation", s, where)
             rot_el = el.find("xyz_body_rotation")
             R = euler_xyz_matrix(_vec(rot_el, 3, where + " xyz_body_rotation")) if rot_el is not None else np.eye(3)
             local = [np.linalg.norm(R[:, i] * s) for i in range(3)]
             if tag in ("WrapCylinder",):
-                for key, f in (("radius", 0.5 * (local[0] + local[1])), ("length", local[2])):
-                    e = el.find(key)
-                    if e is not None:
-                        _set_num(e, float(e.text) * f)
+                _scale_num(el, "radius", 0.5 * (local[0] + local[1]))
+                _scale_num(el, "length", local[2])
             elif tag == "WrapEllipsoid":
-                e = el.find("dimensions")
-                if e is not None:
-                    _set_vec(e, _vec(e, 3, where + " dimensions") * np.array(local))
+                _scale_vec(el, "dimensions", np.array(local), where)
             elif tag == "WrapSphere":
-                e = el.find("radius")
-                if e is not None:
-                    _set_num(e, float(e.text) * float(s.sum() / 3.0))
+                _scale_num(el, "radius", float(s.sum() / 3.0))
             elif tag == "WrapTorus":
-                f = 0.5 * (local[0] + local[1])
-                for key in ("inner_radius", "outer_radius"):
-                    e = el.find(key)
-                    if e is not None:
-                        _set_num(e, float(e.text) * f)
+                _scale_num(el, "inner_radius", 0.5 * (local[0] + local[1]))
+                _scale_num(el, "outer_radius", 0.5 * (local[0] + local[1]))
         elif tag == "CoordinateCouplerConstraint":
             dep = (el.findtext("dependent_coordinate_name") or "").strip()
             if coord_types.get(dep) != "translational":
