@@ -75,6 +75,14 @@ def atomic_savez(path: str | Path, compressed: bool = False, **arrays) -> Path:
     return Path(path)
 
 
+def _read(path: Path, error: type[Exception], what: str, where: str, binary: bool = False) -> str | bytes:
+    """The text (or bytes) of ``path``; an unreadable file raises ``error`` naming ``where`` and ``what``."""
+    try:
+        return path.read_bytes() if binary else path.read_text()
+    except OSError as exc:
+        raise error(f"{where}: cannot read {what} ({exc.strerror or exc})") from None
+
+
 def read_document(path: str | Path, error: type[Exception], what: str, prefix: str = ""):
     """Parse a JSON (``.json``) or YAML (anything else) file into Python data.
 
@@ -85,10 +93,7 @@ def read_document(path: str | Path, error: type[Exception], what: str, prefix: s
 
     path = Path(path)
     where = f"{prefix}{path}"
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise error(f"{where}: cannot read {what} ({exc.strerror or exc})") from None
+    text = _read(path, error, what, where)
     if path.suffix.lower() == ".json":
         try:
             return json.loads(text)
@@ -112,9 +117,8 @@ def read_xml(path: str | Path, error: type[Exception], what: str, prefix: str = 
 
     path = Path(path)
     where = f"{prefix}{path}"
+    data = _read(path, error, what, where, binary=True)  # bytes: the XML declaration names the encoding
     try:
-        return ET.parse(path).getroot()
-    except OSError as exc:
-        raise error(f"{where}: cannot read {what} ({exc.strerror or exc})") from None
+        return ET.fromstring(data)
     except ET.ParseError as exc:
         raise error(f"{where}: {what} is not valid XML ({exc})") from None
