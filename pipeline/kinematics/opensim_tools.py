@@ -124,7 +124,7 @@ def upgrade_osim(path: Path, version: int) -> ET.Element:
             "it, or open and save it in OpenSim 4"
         ) from None
     log.info("%s: OpenSim file version %d; converting to the 4.0 format through opensim", path, version)
-    with tempfile.TemporaryDirectory() as tmp, opensim_session(f"converting {path} to the OpenSim 4 format") as (osim, _):
+    with tempfile.TemporaryDirectory() as tmp, opensim_session(f"converting {path} to OpenSim 4") as (osim, _):
         out = Path(tmp) / path.name
         osim.Model(str(path)).printToXML(str(out))
         return read_xml(out, KinematicsError, "model converted by OpenSim")
