@@ -29,13 +29,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-CASES = {
-    "gait2354": dict(setup="gait2354/subject01_Setup_IK.xml", model="gait2354/OutputReference/subject01_simbody.osim",
-                     golden_mot="gait2354/OutputReference/subject01_walk1_ik.mot"),
-    "hamner": dict(setup="hamner/Setup_IK.xml", model="hamner/outputReference/subject02_registered.osim",
-                   golden_mot=None),
-}
-
 
 def golden_dir(arg: str | None) -> Path:
     p = Path(arg or os.environ.get("ODAH_GOLDEN") or REPO.parent / "shared" / "golden")
@@ -49,74 +42,57 @@ def run_case(name: str, golden: Path, args) -> dict:
     import torch
 
     from pipeline.kinematics.fk import Skeleton
-    from pipeline.kinematics.ik import coordinate_rms, ik_objective, read_ik_setup, solve_ik
+    from pipeline.kinematics.ik import solve_ik
+    from pipeline.kinematics.ik_parity import GOLDEN_CASES, SetupIK, flat_direction_violations, rotational_rms
     from pipeline.kinematics.mot import read_mot
-    from pipeline.kinematics.opensim_tools import run_ik_tool
-    from pipeline.kinematics.osim import load_osim
-    from pipeline.kinematics.trc import read_trc
 
-    case = CASES[name]
-    setup_path = golden / case["setup"]
-    model_path = golden / case["model"]
+    case = GOLDEN_CASES[name]
     dtype = {"float32": torch.float32, "float64": torch.float64}[args.dtype]
 
     def torch_end_to_end():
-        s = read_ik_setup(setup_path)
-        data = read_trc(s.marker_file)
-        i0, i1 = s.frame_range(data.times)
-        data = data.select_frames(slice(i0, i1 + 1))
-        model = load_osim(model_path)
-        sk = Skeleton(model, dtype=dtype, device=args.device)
-        tasks = s.coordinate_targets(model, data.n_frames)
+        p = SetupIK.load(golden / case["setup"], golden / case["model"])
+        sk = Skeleton(p.model, dtype=dtype, device=args.device)
         t0 = time.perf_counter()
-        res = solve_ik(sk, data.positions, data.names, weights=s.marker_weights, coordinate_tasks=tasks,
-                       progress=False, tolerance=args.tolerance)
+        res = solve_ik(sk, p.markers.positions, p.markers.names, weights=p.setup.marker_weights,
+                       coordinate_tasks=p.tasks, progress=False, tolerance=args.tolerance)
         if args.device == "cuda":
             torch.cuda.synchronize()
-        return res, time.perf_counter() - t0, s, data, model, sk, tasks
+        return res, time.perf_counter() - t0, p, sk
 
     torch_end_to_end()  # warm-up (first calls allocate and load libraries)
     solve_times, e2e_times = [], []
     for _ in range(args.repeats):
         t0 = time.perf_counter()
-        res, solve_s, s, data, model, sk, tasks = torch_end_to_end()
+        res, solve_s, p, sk = torch_end_to_end()
         e2e_times.append(time.perf_counter() - t0)
         solve_times.append(solve_s)
+    model, data, s, tasks = p.model, p.markers, p.setup, p.tasks
     T = data.n_frames
 
     os_times, ref = [], None
     with tempfile.TemporaryDirectory() as tmp:
         for k in range(args.opensim_repeats):
-            ref = run_ik_tool(model_path, s.marker_file, Path(tmp) / f"{name}_{k}.mot", setup_xml=setup_path,
-                              time_range=(float(data.times[0]), float(data.times[-1])), accuracy=args.opensim_accuracy)
+            ref = p.run_opensim(Path(tmp) / f"{name}_{k}.mot", accuracy=args.opensim_accuracy)
             os_times.append(ref.seconds)
     q_ref = ref.motion.values
     assert ref.motion.names == model.coordinate_names and len(q_ref) == T
 
-    rms = coordinate_rms(model, res.q, q_ref)
-    rot = [c.name for c in model.coordinates if c.motion_type == "rotational"]
-    rot_rms = np.array([rms[n] for n in rot])
-    obj = dict(weights=s.marker_weights, coordinate_tasks=tasks)
-    e_ours = ik_objective(sk, res.q, data.positions, data.names, **obj)
-    e_ref = ik_objective(sk, q_ref, data.positions, data.names, **obj)
-    flat_ok = True
-    for i, c in enumerate(model.coordinates):
-        if c.motion_type == "rotational" and rms[c.name] > 1.0:
-            fr = np.abs(np.degrees(res.q[:, i] - q_ref[:, i])) > 1.0
-            flat_ok &= bool(np.all(e_ours[fr] <= e_ref[fr] * (1 + 1e-9)))
+    rms = rotational_rms(model, res.q, q_ref)
+    rot, rot_rms = list(rms), np.array(list(rms.values()))
+    e_ours, e_ref = p.objective(sk, res.q), p.objective(sk, q_ref)
     out = dict(
         case=name, frames=T, coordinates=len(model.coordinates), markers=len(res.marker_names),
         torch_solve_s=min(solve_times), torch_e2e_s=min(e2e_times), opensim_s=min(os_times),
         median_rms_deg=float(np.median(rot_rms)), worst_rms_deg=float(rot_rms.max()),
         worst_coord=rot[int(np.argmax(rot_rms))],
-        frames_no_worse=int(np.sum(e_ours <= e_ref * (1 + 1e-9))), flat_rule_ok=flat_ok,
+        frames_no_worse=int(np.sum(e_ours <= e_ref * (1 + 1e-9))),
+        flat_rule_ok=not flat_direction_violations(model, res.q, q_ref, e_ours, e_ref),
         objective_ratio_median=float(np.median(e_ours / e_ref)),
         rmse_mm_torch=1000 * float(np.nanmean(res.marker_rmse)), rmse_mm_opensim=1000 * float(np.nanmean(ref.marker_rmse)),
     )
     if case["golden_mot"]:
         gold = read_mot(golden / case["golden_mot"], model=model)
-        g = coordinate_rms(model, res.q, gold.values)
-        g = np.array([g[n] for n in rot])
+        g = np.array(list(rotational_rms(model, res.q, gold.values).values()))
         out.update(golden_median_deg=float(np.median(g)), golden_worst_deg=float(g.max()))
 
     if args.batch and args.batch > T:

@@ -75,6 +75,14 @@ def atomic_savez(path: str | Path, compressed: bool = False, **arrays) -> Path:
     return Path(path)
 
 
+def _read(path: Path, error: type[Exception], what: str, where: str, binary: bool = False) -> str | bytes:
+    """The text (or bytes) of ``path``; an unreadable file raises ``error`` naming ``where`` and ``what``."""
+    try:
+        return path.read_bytes() if binary else path.read_text()
+    except OSError as exc:
+        raise error(f"{where}: cannot read {what} ({exc.strerror or exc})") from None
+
+
 def read_document(path: str | Path, error: type[Exception], what: str, prefix: str = ""):
     """Parse a JSON (``.json``) or YAML (anything else) file into Python data.
 
@@ -85,10 +93,7 @@ def read_document(path: str | Path, error: type[Exception], what: str, prefix: s
 
     path = Path(path)
     where = f"{prefix}{path}"
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise error(f"{where}: cannot read {what} ({exc.strerror or exc})") from None
+    text = _read(path, error, what, where)
     if path.suffix.lower() == ".json":
         try:
             return json.loads(text)
@@ -100,3 +105,20 @@ def read_document(path: str | Path, error: type[Exception], what: str, prefix: s
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise error(f"{where}: {what} is not valid YAML ({exc})") from None
+
+
+def read_xml(path: str | Path, error: type[Exception], what: str, prefix: str = ""):
+    """The root element (``xml.etree.ElementTree.Element``) of an XML file.
+
+    An unreadable file or malformed XML raises ``error`` (the caller's stage exception) with a
+    message naming ``prefix`` + the file, ``what`` it should be, and the reason.
+    """
+    import xml.etree.ElementTree as ET
+
+    path = Path(path)
+    where = f"{prefix}{path}"
+    data = _read(path, error, what, where, binary=True)  # bytes: the XML declaration names the encoding
+    try:
+        return ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise error(f"{where}: {what} is not valid XML ({exc})") from None

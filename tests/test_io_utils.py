@@ -1,6 +1,12 @@
+import re
+
 import pytest
 
-from pipeline.io_utils import atomic_dir, atomic_path, atomic_write_text
+from pipeline.io_utils import atomic_dir, atomic_path, atomic_write_text, read_xml
+
+
+class _StageError(Exception):
+    pass
 
 
 def test_atomic_path_leaves_nothing_on_error(tmp_path):
@@ -35,3 +41,20 @@ def test_atomic_dir_replaces_whole(tmp_path):
             (tmp / "partial").write_text("p")
             raise ValueError
     assert sorted(p.name for p in target.iterdir()) == ["new"]
+
+
+def test_read_xml_returns_the_root(tmp_path):
+    p = tmp_path / "a.xml"
+    p.write_text("<OpenSimDocument Version='40000'><Model name='m'/></OpenSimDocument>")
+    root = read_xml(p, _StageError, "the model")
+    assert root.tag == "OpenSimDocument" and root.find("Model").get("name") == "m"
+
+
+def test_read_xml_errors_name_the_file(tmp_path):
+    missing = tmp_path / "missing.xml"
+    with pytest.raises(_StageError, match=rf"^{re.escape(str(missing))}: cannot read the model \(No such file"):
+        read_xml(missing, _StageError, "the model")
+    bad = tmp_path / "bad.xml"
+    bad.write_text("<OpenSimDocument><Model")
+    with pytest.raises(_StageError, match=rf"^setup\.xml: {re.escape(str(bad))}: the task set is not valid XML \(.*line 1"):
+        read_xml(bad, _StageError, "the task set", prefix="setup.xml: ")

@@ -138,14 +138,15 @@ def run(args, cfg) -> int:
 
         if args.scales:
             raise KinematicsError("--scales applies to the torch backend; for OpenSim pass a scaled model")
-        trc = Path(args.markers)
+        trc, trc_markers = Path(args.markers), markers
         with tempfile.TemporaryDirectory() as tmp:
             if trc.suffix.lower() != ".trc" or args.units:
                 trc = write_trc(Path(tmp) / (trc.stem + ".trc"), markers)  # OpenSim reads TRC in metres
+                trc_markers = None  # the tool reads it back: the times as written (8 decimals), as OpenSim sees them
             tr = None
             if time_range is not None:
                 tr = (max(time_range[0], float(markers.times[0])), min(time_range[1], float(markers.times[-1])))
-            res = run_ik_tool(model_path, trc, out, setup_xml=setup, time_range=tr)
+            res = run_ik_tool(model_path, trc, out, setup_xml=setup, time_range=tr, markers=trc_markers)
         write_ik_report(rep, backend="opensim", model=model_path, markers=Path(args.markers), times=res.times,
                         rmse=res.marker_rmse, max_err=res.marker_max, marker_names=res.marker_names,
                         seconds=res.seconds, extra={"setup": str(setup) if setup else None})

@@ -83,8 +83,9 @@ def _torch_scale(model_path: Path, markers, out: Path, scales_out: Path, *, mass
     return {"scales": res.scales, "marker_rmse": float(np.nanmean(np.asarray(res.marker_rmse)))}
 
 
-def _opensim_scale(model_path: Path | None, markers_path: Path | None, setup: Path | None, out: Path,
+def _opensim_scale(model_path: Path | None, markers_path: Path | None, markers, setup: Path | None, out: Path,
                    scales_out: Path, *, mass, height, units) -> dict:
+    """OpenSim's ScaleTool; ``markers``: what ``markers_path`` holds (read by the caller), or None."""
     from ..errors import KinematicsError
     from ..io_utils import atomic_path
     from ..kinematics.opensim_tools import run_scale, run_scale_tool
@@ -94,9 +95,10 @@ def _opensim_scale(model_path: Path | None, markers_path: Path | None, setup: Pa
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
-        trc = markers_path
+        trc, trc_markers = markers_path, markers
         if trc is not None and (trc.suffix.lower() != ".trc" or units):
-            trc = write_trc(work / (trc.stem + ".trc"), read_markers(trc, units))
+            trc = write_trc(work / (trc.stem + ".trc"), markers)
+            trc_markers = None  # read back: the times as written (8 decimals), as OpenSim sees them
         if setup is not None:
             res = run_scale_tool(setup, work / "out", model=model_path, static_trc=trc, mass=mass or None)
         else:
@@ -104,7 +106,8 @@ def _opensim_scale(model_path: Path | None, markers_path: Path | None, setup: Pa
                 raise KinematicsError("--static is required without --setup")
             if not mass:
                 raise KinematicsError("OpenSim scaling without a setup needs --mass KG (the subject's mass)")
-            res = run_scale(model_path, trc, mass, work / "out" / out.name, height=height or None)
+            res = run_scale(model_path, trc, mass, work / "out" / out.name, height=height or None,
+                            markers=trc_markers)
         if not res.scales:
             raise KinematicsError(f"OpenSim ScaleTool ({setup}) wrote no scale factors")
         with atomic_path(out) as tmp_osim, atomic_path(scales_out) as tmp_json:
@@ -149,9 +152,10 @@ def run(args, cfg) -> int:
         model_path = None
         if setup is None or getattr(args, "model", None):
             model_path = resolve_model(getattr(args, "model", None), cfg)
-        if static is not None:
-            read_markers(static, args.units)  # the same checks (units, names) as the torch backend
-        info = _opensim_scale(model_path, static, setup, out, scales_out, mass=mass, height=height, units=args.units)
+        # read (and check: units, names) as the torch backend does
+        markers = read_markers(static, args.units) if static is not None else None
+        info = _opensim_scale(model_path, static, markers, setup, out, scales_out, mass=mass, height=height,
+                              units=args.units)
     else:
         if static is None:
             raise KinematicsError("--static S.trc is required")

@@ -37,6 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .opensim_tools import ik_task_set, scale_setup
+from .opensim_tools import sub_element as _sub
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 GENERIC_MODEL_PATH = DATA_DIR / "odah_fullbody.osim"
 
@@ -393,6 +396,13 @@ def _mirror_axis(a) -> np.ndarray:
     return np.asarray(a, dtype=float) * np.array([-1.0, -1.0, 1.0])
 
 
+def _sided(side: str):
+    """(point map, axis map) from the right side to ``side`` ('r': as given, 'l': mirrored)."""
+    if side == "r":
+        return (lambda p: np.asarray(p, float)), (lambda a: np.asarray(a, float))
+    return _mirror_point, _mirror_axis
+
+
 @dataclass
 class _Layout:
     """Every point of the model for one stature (metres, body frames)."""
@@ -531,7 +541,7 @@ def _inertias(g: _Layout, mass: float) -> dict[str, _Inertia]:
         parts.append(_Inertia(m, com, _seg_inertia(seg, m, length)))
     out["torso"] = _combine(parts)
     for side in "rl":
-        mir = (lambda p: np.asarray(p, float)) if side == "r" else _mirror_point
+        mir, _ = _sided(side)
         th, sh, ft = DE_LEVA["thigh"], DE_LEVA["shank"], DE_LEVA["foot"]
         m_pat = PATELLA_MASS_FRACTION * mass
         m_th = th.mass * mass - m_pat
@@ -659,7 +669,7 @@ def foot_contact_points(height: float = DEFAULT_HEIGHT) -> dict[str, np.ndarray]
     toes = np.array([[0.85 * (1.0 - FOOT_ALONG["mtp2"]) * g.FL, fy - g.mtp[1], 0.0]])  # toe pads
     out = {}
     for side in "rl":
-        f = (lambda p: p) if side == "r" else _mirror_point
+        f, _ = _sided(side)
         out[f"calcn_{side}"] = f(calcn)
         out[f"toes_{side}"] = f(toes)
     return out
@@ -677,13 +687,6 @@ def _fmt(x: float) -> str:
 
 def _vec(v) -> str:
     return " ".join(_fmt(x) for x in v)
-
-
-def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrib) -> ET.Element:
-    e = ET.SubElement(parent, tag, attrib)
-    if text is not None:
-        e.text = text
-    return e
 
 
 def _other_axes(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -789,8 +792,7 @@ def _joints(g: _Layout) -> list[_Joint]:
     pat_x = r_pat * np.cos(arc)
     pat_y = PATELLA_ARC_CENTRE * s + r_pat * np.sin(arc)
     for side in "rl":
-        mp = (lambda p: np.asarray(p, float)) if side == "r" else _mirror_point
-        ma = (lambda a: np.asarray(a, float)) if side == "r" else _mirror_axis
+        mp, ma = _sided(side)
         sd = f"_{side}"
         joints += [
             _Joint(f"hip{sd}", "pelvis", f"femur{sd}", mp(g.hip),
@@ -822,8 +824,7 @@ def _joints(g: _Layout) -> list[_Joint]:
                ["lumbar_extension", "lumbar_bending", "lumbar_rotation"],
                [_Axis("lumbar_extension", Z), _Axis("lumbar_bending", X), _Axis("lumbar_rotation", Y)]))
     for side in "rl":
-        mp = (lambda p: np.asarray(p, float)) if side == "r" else _mirror_point
-        ma = (lambda a: np.asarray(a, float)) if side == "r" else _mirror_axis
+        mp, ma = _sided(side)
         sd = f"_{side}"
         joints += [
             _Joint(f"acromial{sd}", "torso", f"humerus{sd}", mp(g.shoulder),
@@ -929,25 +930,13 @@ def _serialize(doc: ET.Element) -> str:
 def build_ik_task_set() -> str:
     """An OpenSim IKTaskSet for the generic markers (weights from ``IK_MARKER_WEIGHTS``)."""
     doc = ET.Element("OpenSimDocument", Version="40000")
-    _ik_task_set(doc)
+    doc.append(_ik_task_set())
     return _serialize(doc)
 
 
-def _ik_task_set(parent: ET.Element) -> ET.Element:
-    ts = _sub(parent, "IKTaskSet", name="odah_fullbody_ik_tasks")
-    objs = _sub(ts, "objects")
-    for name in MARKER_NAMES:
-        key = name if name in IK_MARKER_WEIGHTS else name[1:]
-        t = _sub(objs, "IKMarkerTask", name=name)
-        _sub(t, "apply", "true")
-        _sub(t, "weight", _fmt(IK_MARKER_WEIGHTS[key]))
-    for coord, w in IK_COORDINATE_TASKS.items():
-        t = _sub(objs, "IKCoordinateTask", name=coord)
-        _sub(t, "apply", "true")
-        _sub(t, "weight", _fmt(w))
-        _sub(t, "value_type", "default_value")
-    _sub(ts, "groups")
-    return ts
+def _ik_task_set() -> ET.Element:
+    weights = {name: IK_MARKER_WEIGHTS[name if name in IK_MARKER_WEIGHTS else name[1:]] for name in MARKER_NAMES}
+    return ik_task_set("odah_fullbody_ik_tasks", weights, IK_COORDINATE_TASKS, num=_fmt)
 
 
 def build_scale_setup(model_file: str = "odah_fullbody.osim", marker_file: str = "static.trc",
@@ -959,54 +948,13 @@ def build_scale_setup(model_file: str = "odah_fullbody.osim", marker_file: str =
                       place_markers: bool = True, preserve_mass_distribution: bool = True) -> str:
     """An OpenSim ScaleTool set-up for this model: measurements from ``SCALE_MEASUREMENTS``,
     marker placement with the IK task set. Paths are relative to the set-up file's folder."""
-    doc = ET.Element("OpenSimDocument", Version="40000")
-    st = _sub(doc, "ScaleTool", name="odah_subject")
-    _sub(st, "mass", _fmt(mass))
-    _sub(st, "height", _fmt(height * 1000.0))  # OpenSim's set-ups give height in mm
-    _sub(st, "age", "-1")
-    _sub(st, "notes", "Generated by pipeline/kinematics/generic_model.py")
-    gm = _sub(st, "GenericModelMaker")
-    _sub(gm, "model_file", model_file)
-    _sub(gm, "marker_set_file", "Unassigned")
-    ms = _sub(st, "ModelScaler")
-    _sub(ms, "apply", "true")
-    _sub(ms, "scaling_order", "measurements")
-    mset = _sub(ms, "MeasurementSet")
-    objs = _sub(mset, "objects")
-    for mname, spec in SCALE_MEASUREMENTS.items():
-        me = _sub(objs, "Measurement", name=mname)
-        _sub(me, "apply", "true")
-        mps = _sub(me, "MarkerPairSet")
-        pobjs = _sub(mps, "objects")
-        for a, b in spec["pairs"]:
-            mp = _sub(pobjs, "MarkerPair")
-            _sub(mp, "markers", f"{a} {b}")
-        _sub(mps, "groups")
-        bss = _sub(me, "BodyScaleSet")
-        bobjs = _sub(bss, "objects")
-        for body in spec["bodies"]:
-            bs = _sub(bobjs, "BodyScale", name=body)
-            _sub(bs, "axes", "X Y Z")
-        _sub(bss, "groups")
-    _sub(mset, "groups")
-    ss = _sub(ms, "ScaleSet")
-    _sub(ss, "objects")
-    _sub(ss, "groups")
-    _sub(ms, "marker_file", marker_file)
-    _sub(ms, "time_range", f"{_fmt(time_range[0])} {_fmt(time_range[1])}")
-    _sub(ms, "preserve_mass_distribution", "true" if preserve_mass_distribution else "false")
-    _sub(ms, "output_model_file", "" if place_markers else output_model_file)
-    _sub(ms, "output_scale_file", output_scale_file)
-    mp = _sub(st, "MarkerPlacer")
-    _sub(mp, "apply", "true" if place_markers else "false")
-    _ik_task_set(mp)
-    _sub(mp, "marker_file", marker_file)
-    _sub(mp, "coordinate_file", "Unassigned")
-    _sub(mp, "time_range", f"{_fmt(time_range[0])} {_fmt(time_range[1])}")
-    _sub(mp, "output_motion_file", output_motion_file)
-    _sub(mp, "output_model_file", output_model_file if place_markers else "")
-    _sub(mp, "max_marker_movement", "-1")
-    return _serialize(doc)
+    return _serialize(scale_setup(
+        name="odah_subject", mass=mass, height=height, notes="Generated by pipeline/kinematics/generic_model.py",
+        model_file=model_file, marker_set_file="Unassigned", measurements=SCALE_MEASUREMENTS,
+        marker_file=marker_file, time_range=time_range, task_set=_ik_task_set(),
+        output_scale_file=output_scale_file, output_model_file=output_model_file,
+        output_motion_file=output_motion_file, place_markers=place_markers,
+        preserve_mass_distribution=preserve_mass_distribution, num=_fmt))
 
 
 def shipped_files() -> dict[Path, str]:

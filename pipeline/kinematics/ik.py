@@ -43,6 +43,7 @@ import numpy as np
 import torch
 
 from ..errors import KinematicsError
+from ..io_utils import read_xml
 from ..log import get_logger
 from .fk import Skeleton
 from .functions import LinearFunction
@@ -141,10 +142,7 @@ def _tasks(el: ET.Element, base: Path, where: str, setup: IKSetup):
     src = el.get("file")
     if src:
         p = (base / src.strip()).resolve()
-        try:
-            root = ET.parse(p).getroot()
-        except (OSError, ET.ParseError) as e:
-            raise KinematicsError(f"{where}: cannot read IKTaskSet file {p} ({e})") from None
+        root = read_xml(p, KinematicsError, "IKTaskSet file", prefix=f"{where}: ")
         el = root if root.tag == "IKTaskSet" else root.find(".//IKTaskSet")
         if el is None:
             raise KinematicsError(f"{p}: no <IKTaskSet>")
@@ -171,12 +169,7 @@ def _tasks(el: ET.Element, base: Path, where: str, setup: IKSetup):
 def read_ik_setup(path: str | Path) -> IKSetup:
     """Read an OpenSim IK setup XML (task set inline or in a separate file)."""
     p = Path(path)
-    try:
-        root = ET.parse(p).getroot()
-    except OSError as e:
-        raise KinematicsError(f"{p}: cannot read IK setup ({e.strerror or e})") from None
-    except ET.ParseError as e:
-        raise KinematicsError(f"{p}: not valid XML ({e})") from None
+    root = read_xml(p, KinematicsError, "IK setup")
     tool = root if root.tag == "InverseKinematicsTool" else root.find("InverseKinematicsTool")
     if tool is None:
         raise KinematicsError(f"{p}: no <InverseKinematicsTool> element")

@@ -36,7 +36,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..errors import MotionIOError
-from ..io_utils import atomic_path
+from ..io_utils import atomic_write_text, read_xml
 from ..log import get_logger
 
 log = get_logger("kinematics.mot")
@@ -191,6 +191,16 @@ _JOINT_TYPES: dict[str, tuple[str, ...]] = {
 }
 
 
+def function_element(holder: ET.Element) -> ET.Element | None:
+    """The function element held by a TransformAxis or a MovingPathPoint's ``*_location``."""
+    for ch in holder:
+        if isinstance(ch.tag, str) and ch.tag not in ("coordinates", "axis"):
+            if ch.tag == "function":  # OpenSim 3 style <function><LinearFunction/></function>
+                return ch[0] if len(ch) else None
+            return ch
+    return None
+
+
 def _custom_joint_types(joint: ET.Element) -> dict[str, str]:
     """OpenSim's CustomJoint rule: a coordinate on a rotation axis (1-3) with a LinearFunction of
     slope +-1 is Rotational, on a translation axis Translational; any other use is Coupled unless
@@ -205,9 +215,7 @@ def _custom_joint_types(joint: ET.Element) -> dict[str, str]:
             used = (ax.findtext("coordinates") or "").split()
             if name not in used:
                 continue
-            func = next((ch for ch in ax if ch.tag not in ("coordinates", "axis")), None)
-            if func is not None and func.tag == "function" and len(func):
-                func = func[0]  # OpenSim 3 style <function><LinearFunction/></function>
+            func = function_element(ax)
             pure = False
             if func is not None and func.tag == "LinearFunction":
                 coeffs = (func.findtext("coefficients") or "").split()
@@ -222,12 +230,7 @@ def _custom_joint_types(joint: ET.Element) -> dict[str, str]:
 
 def osim_motion_types(path: str | Path) -> dict[str, str]:
     """{coordinate: 'rotational'|'translational'|'coupled'} read from an .osim file's joints."""
-    path = Path(path)
-    try:
-        root = ET.parse(path).getroot()
-    except (OSError, ET.ParseError) as exc:
-        raise MotionIOError(f"{path}: cannot read model to find coordinate motion types: {exc}") from exc
-    return motion_types_from_xml(root)
+    return motion_types_from_xml(read_xml(path, MotionIOError, "the model for the coordinate motion types"))
 
 
 def motion_types_from_xml(root: ET.Element) -> dict[str, str]:
@@ -432,8 +435,7 @@ def write_mot(path: str | Path, motion: Motion, model: Any = None, in_degrees: b
     ]
     for f in range(t):
         out.append("\t".join([f"{motion.times[f]:.8f}", *(_num(v) for v in vals[f])]))
-    with atomic_path(path) as tmp:
-        tmp.write_text("\n".join(out) + "\n")
+    atomic_write_text(path, "\n".join(out) + "\n")
     return path
 
 

@@ -21,14 +21,15 @@ import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from ..errors import KinematicsError
+from ..io_utils import atomic_path, read_xml
 from ..log import get_logger
 from .mot import Motion, read_mot
-from .trc import read_trc
+from .trc import MarkerData, read_trc
 
 log = get_logger("opensim")
 
@@ -107,6 +108,29 @@ def _is_set(text: str | None) -> bool:
 
 
 # ----------------------------------------------------------------------------------------------
+# OpenSim 3 models
+# ----------------------------------------------------------------------------------------------
+
+def upgrade_osim(path: Path, version: int) -> ET.Element:
+    """The root element of an OpenSim 3 model file (``Version`` < 40000) in the 4.0 format.
+
+    OpenSim converts a file as it loads it; this loads ``path`` and parses what it prints.
+    """
+    try:
+        import opensim  # noqa: F401
+    except ImportError:
+        raise KinematicsError(
+            f"{path}: OpenSim {version} format (Version < 40000); install the opensim package to upgrade "
+            "it, or open and save it in OpenSim 4"
+        ) from None
+    log.info("%s: OpenSim file version %d; converting to the 4.0 format through opensim", path, version)
+    with tempfile.TemporaryDirectory() as tmp, opensim_session(f"converting {path} to OpenSim 4") as (osim, _):
+        out = Path(tmp) / path.name
+        osim.Model(str(path)).printToXML(str(out))
+        return read_xml(out, KinematicsError, "model converted by OpenSim")
+
+
+# ----------------------------------------------------------------------------------------------
 # IK
 # ----------------------------------------------------------------------------------------------
 
@@ -138,7 +162,8 @@ def _check_file(path: Path, what: str) -> Path:
 
 def run_ik_tool(model: str | Path, trc: str | Path, out_mot: str | Path, setup_xml: str | Path | None = None,
                 tasks: Mapping[str, float] | None = None, time_range: Sequence[float] | None = None,
-                accuracy: float | None = None, constraint_weight: float | None = None) -> IKToolResult:
+                accuracy: float | None = None, constraint_weight: float | None = None,
+                markers: MarkerData | None = None) -> IKToolResult:
     """Run OpenSim's InverseKinematicsTool.
 
     model: the (scaled) .osim. trc: marker trajectories. out_mot: the .mot to write (degrees).
@@ -147,13 +172,15 @@ def run_ik_tool(model: str | Path, trc: str | Path, out_mot: str | Path, setup_x
     tasks: {marker: weight} marker tasks instead of the setup's; default without a setup: every
         model marker present in the TRC with weight 1.
     time_range: (start, end) seconds; default: the setup's, else the whole trial.
+    markers: what ``trc`` holds, when the caller has read it already (default: read here).
     """
     import time
 
     model, trc, out_mot = Path(model).resolve(), Path(trc).resolve(), Path(out_mot).resolve()
     _check_file(model, "model")
     _check_file(trc, "marker file")
-    markers = read_trc(trc, check_units=False)
+    if markers is None:
+        markers = read_trc(trc, check_units=False)
     setup_dir = None
     if setup_xml is not None:
         setup_xml = _check_file(Path(setup_xml).resolve(), "IK setup")
@@ -278,11 +305,8 @@ def run_scale_tool(setup_xml: str | Path, out_dir: str | Path | None = None, *, 
     setup_xml = _check_file(Path(setup_xml).resolve(), "scale setup")
     base = setup_xml.parent
     out_dir = Path(out_dir).resolve() if out_dir is not None else base
-    try:
-        tree = ET.parse(setup_xml)
-    except ET.ParseError as exc:
-        raise KinematicsError(f"{setup_xml}: not valid XML: {exc}") from exc
-    tool_el = tree.getroot().find("ScaleTool") if tree.getroot().tag != "ScaleTool" else tree.getroot()
+    root = read_xml(setup_xml, KinematicsError, "scale setup")
+    tool_el = root if root.tag == "ScaleTool" else root.find("ScaleTool")
     if tool_el is None:
         raise KinematicsError(f"{setup_xml}: no <ScaleTool> element (expected an OpenSim scale setup)")
     gmm, scaler, placer = (tool_el.find(t) for t in ("GenericModelMaker", "ModelScaler", "MarkerPlacer"))
@@ -362,7 +386,7 @@ def run_scale_tool(setup_xml: str | Path, out_dir: str | Path | None = None, *, 
             if placer.find("output_marker_file") is not None:
                 placer.find("output_marker_file").text = "Unassigned"
         setup_tmp = work / "setup_scale.xml"
-        tree.write(setup_tmp, encoding="UTF-8", xml_declaration=True)
+        ET.ElementTree(root).write(setup_tmp, encoding="UTF-8", xml_declaration=True)
 
         with opensim_session(f"OpenSim ScaleTool ({setup_xml.name})") as (osim, messages):
             tool = osim.ScaleTool(str(setup_tmp))
@@ -381,7 +405,8 @@ def run_scale_tool(setup_xml: str | Path, out_dir: str | Path | None = None, *, 
         scales = read_scale_set(produced["scale_set"]) if "scale_set" in produced else {}
         # OpenSim 4.6 lists every frame (e.g. 'pelvis_offset'); keep the bodies and ground
         model_out = produced.get("model", produced.get("scaled_only"))
-        bodies = {el.get("name") for el in ET.parse(model_out).getroot().iter() if el.tag in ("Body", "Ground")}
+        bodies = {el.get("name") for el in read_xml(model_out, KinematicsError, "OpenSim's scaled model").iter()
+                  if el.tag in ("Body", "Ground")}
         scales = {k: v for k, v in scales.items() if k in bodies}
         final: dict[str, Path] = {}
         for k, p in produced.items():
@@ -470,11 +495,99 @@ def auto_measurements(markers: Mapping[str, tuple[str, np.ndarray]], parents: Ma
     return out
 
 
-def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrib) -> ET.Element:
+def sub_element(parent: ET.Element, tag: str, text: str | None = None, **attrib) -> ET.Element:
+    """``ET.SubElement`` with its text."""
     el = ET.SubElement(parent, tag, attrib)
     if text is not None:
         el.text = text
     return el
+
+
+def _num(x: float) -> str:
+    return repr(float(x))
+
+
+def ik_task_set(name: str, marker_weights: Mapping[str, float], coordinate_weights: Mapping[str, float] | None = None,
+                num: Callable[[float], str] = _num) -> ET.Element:
+    """An OpenSim IKTaskSet element: an applied marker task per marker, then an applied
+    coordinate task (towards the coordinate's default value) per coordinate, with their weights."""
+    ts = ET.Element("IKTaskSet", name=name)
+    objs = sub_element(ts, "objects")
+    for marker, w in marker_weights.items():
+        t = sub_element(objs, "IKMarkerTask", name=marker)
+        sub_element(t, "apply", "true")
+        sub_element(t, "weight", num(w))
+    for coord, w in (coordinate_weights or {}).items():
+        t = sub_element(objs, "IKCoordinateTask", name=coord)
+        sub_element(t, "apply", "true")
+        sub_element(t, "weight", num(w))
+        sub_element(t, "value_type", "default_value")
+    sub_element(ts, "groups")
+    return ts
+
+
+def scale_setup(*, name: str, mass: float, height: float | None, notes: str, model_file: str,
+                marker_set_file: str, measurements: Mapping[str, Mapping], marker_file: str,
+                time_range: Sequence[float], task_set: ET.Element, output_scale_file: str,
+                output_model_file: str, output_motion_file: str, place_markers: bool = True,
+                preserve_mass_distribution: bool = True, num: Callable[[float], str] = _num) -> ET.Element:
+    """An OpenSim ScaleTool setup (its <OpenSimDocument> root): measurement-based scaling, then
+    marker placement with ``task_set`` (an IKTaskSet, see :func:`ik_task_set`) unless
+    ``place_markers`` is False.
+
+    Paths are written as given (OpenSim resolves relative ones against the setup's folder).
+    mass: kg. height: m, written in mm as OpenSim keeps it (None or 0: unknown). time_range:
+    (start, end) s of ``marker_file`` for both steps. measurements: {name: {"pairs": [(a, b), ...],
+    "bodies": [body, ...]}} as :func:`auto_measurements`. output_model_file: the final model, written
+    by the marker placer (by the model scaler without placement). num: the text of a number.
+    """
+    root = ET.Element("OpenSimDocument", Version="40000")
+    tool = sub_element(root, "ScaleTool", name=name)
+    sub_element(tool, "mass", num(mass))
+    sub_element(tool, "height", num(height * 1000.0) if height else "-1")
+    sub_element(tool, "age", "-1")
+    sub_element(tool, "notes", notes)
+    gmm = sub_element(tool, "GenericModelMaker")
+    sub_element(gmm, "model_file", model_file)
+    sub_element(gmm, "marker_set_file", marker_set_file)
+    ms = sub_element(tool, "ModelScaler")
+    sub_element(ms, "apply", "true")
+    sub_element(ms, "scaling_order", "measurements")
+    mset = sub_element(ms, "MeasurementSet")
+    objs = sub_element(mset, "objects")
+    for mname, spec in measurements.items():
+        meas = sub_element(objs, "Measurement", name=mname)
+        sub_element(meas, "apply", "true")
+        mps = sub_element(meas, "MarkerPairSet")
+        mpo = sub_element(mps, "objects")
+        for a, b in spec["pairs"]:
+            sub_element(sub_element(mpo, "MarkerPair"), "markers", f"{a} {b}")
+        sub_element(mps, "groups")
+        bss = sub_element(meas, "BodyScaleSet")
+        bso = sub_element(bss, "objects")
+        for body in spec["bodies"]:
+            sub_element(sub_element(bso, "BodyScale", name=body), "axes", "X Y Z")
+        sub_element(bss, "groups")
+    sub_element(mset, "groups")
+    sset = sub_element(ms, "ScaleSet")
+    sub_element(sset, "objects")
+    sub_element(sset, "groups")
+    trange = f"{num(time_range[0])} {num(time_range[1])}"
+    sub_element(ms, "marker_file", marker_file)
+    sub_element(ms, "time_range", trange)
+    sub_element(ms, "preserve_mass_distribution", "true" if preserve_mass_distribution else "false")
+    sub_element(ms, "output_model_file", "" if place_markers else output_model_file)
+    sub_element(ms, "output_scale_file", output_scale_file)
+    mp = sub_element(tool, "MarkerPlacer")
+    sub_element(mp, "apply", "true" if place_markers else "false")
+    mp.append(task_set)
+    sub_element(mp, "marker_file", marker_file)
+    sub_element(mp, "coordinate_file", "Unassigned")
+    sub_element(mp, "time_range", trange)
+    sub_element(mp, "output_motion_file", output_motion_file)
+    sub_element(mp, "output_model_file", output_model_file if place_markers else "")
+    sub_element(mp, "max_marker_movement", "-1")
+    return root
 
 
 def build_scale_setup(path: str | Path, model: str | Path, static_trc: str | Path, mass: float,
@@ -484,65 +597,17 @@ def build_scale_setup(path: str | Path, model: str | Path, static_trc: str | Pat
                       name: str = "subject") -> Path:
     """Write an OpenSim ScaleTool setup (absolute input paths) for measurement-based scaling and
     marker placement. measurements as :func:`auto_measurements`; marker_tasks {marker: weight}."""
-    root = ET.Element("OpenSimDocument", {"Version": "40000"})
-    tool = _sub(root, "ScaleTool", name=name)
-    _sub(tool, "mass", repr(float(mass)))
-    _sub(tool, "height", repr(float(height) * 1000.0) if height else "-1")  # OpenSim keeps mm here
-    _sub(tool, "age", "-1")
-    _sub(tool, "notes", "written by odah (pipeline.kinematics.opensim_tools.build_scale_setup)")
-    gmm = _sub(tool, "GenericModelMaker", name="")
-    _sub(gmm, "model_file", str(Path(model).resolve()))
-    _sub(gmm, "marker_set_file", str(Path(marker_set).resolve()) if marker_set else "Unassigned")
-    ms = _sub(tool, "ModelScaler", name="")
-    _sub(ms, "apply", "true")
-    _sub(ms, "scaling_order", "measurements")
-    mset = _sub(ms, "MeasurementSet", name="measurements")
-    objs = _sub(mset, "objects")
-    for mname, spec in measurements.items():
-        meas = _sub(objs, "Measurement", name=mname)
-        _sub(meas, "apply", "true")
-        mps = _sub(meas, "MarkerPairSet", name="")
-        mpo = _sub(mps, "objects")
-        for a, b in spec["pairs"]:
-            mp = _sub(mpo, "MarkerPair", name="")
-            _sub(mp, "markers", f"{a} {b}")
-        _sub(mps, "groups")
-        bss = _sub(meas, "BodyScaleSet", name="")
-        bso = _sub(bss, "objects")
-        for body in spec["bodies"]:
-            bs = _sub(bso, "BodyScale", name=body)
-            _sub(bs, "axes", "X Y Z")
-        _sub(bss, "groups")
-    _sub(mset, "groups")
-    sset = _sub(ms, "ScaleSet", name="manual")
-    _sub(sset, "objects")
-    _sub(sset, "groups")
-    trange = f"{float(time_range[0])!r} {float(time_range[1])!r}"
-    _sub(ms, "marker_file", str(Path(static_trc).resolve()))
-    _sub(ms, "time_range", trange)
-    _sub(ms, "preserve_mass_distribution", "true" if preserve_mass_distribution else "false")
-    _sub(ms, "output_model_file", f"{name}_scaledOnly.osim")
-    _sub(ms, "output_scale_file", f"{name}_scaleSet_applied.xml")
-    mp = _sub(tool, "MarkerPlacer", name="")
-    _sub(mp, "apply", "true")
-    ts = _sub(mp, "IKTaskSet", name="placement")
-    tso = _sub(ts, "objects")
-    for mk, w in marker_tasks.items():
-        t = _sub(tso, "IKMarkerTask", name=mk)
-        _sub(t, "apply", "true")
-        _sub(t, "weight", repr(float(w)))
-    _sub(ts, "groups")
-    _sub(mp, "marker_file", str(Path(static_trc).resolve()))
-    _sub(mp, "coordinate_file", "Unassigned")
-    _sub(mp, "time_range", trange)
-    _sub(mp, "output_motion_file", f"{name}_static_output.mot")
-    _sub(mp, "output_model_file", f"{name}_scaled.osim")
-    _sub(mp, "output_marker_file", "Unassigned")
-    _sub(mp, "max_marker_movement", "-1")
+    root = scale_setup(
+        name=name, mass=mass, height=height,
+        notes="written by odah (pipeline.kinematics.opensim_tools.build_scale_setup)",
+        model_file=str(Path(model).resolve()),
+        marker_set_file=str(Path(marker_set).resolve()) if marker_set else "Unassigned",
+        measurements=measurements, marker_file=str(Path(static_trc).resolve()), time_range=time_range,
+        task_set=ik_task_set("placement", marker_tasks), output_scale_file=f"{name}_scaleSet_applied.xml",
+        output_model_file=f"{name}_scaled.osim", output_motion_file=f"{name}_static_output.mot",
+        preserve_mass_distribution=preserve_mass_distribution)
     tree = ET.ElementTree(root)
     ET.indent(tree, space="\t")
-    from ..io_utils import atomic_path
-
     with atomic_path(path) as tmp:
         tree.write(tmp, encoding="UTF-8", xml_declaration=True)
     return Path(path)
@@ -552,7 +617,7 @@ def run_scale(model: str | Path, static_trc: str | Path, mass: float, out_path: 
               height: float | None = None, marker_set: str | Path | None = None,
               measurements: Mapping[str, Mapping] | None = None, marker_weights: Mapping[str, float] | None = None,
               time_range: Sequence[float] | None = None, preserve_mass_distribution: bool = True,
-              name: str | None = None) -> ScaleToolResult:
+              name: str | None = None, markers: MarkerData | None = None) -> ScaleToolResult:
     """OpenSim ScaleTool without a setup file: measurement-based scaling + marker placement.
 
     model: the generic .osim (its markers, or those of ``marker_set``). static_trc: a static trial.
@@ -560,10 +625,11 @@ def run_scale(model: str | Path, static_trc: str | Path, mass: float, out_path: 
     measurements: as :func:`auto_measurements` (default: built by it). marker_weights: marker
     placement weights (default 1 for every model marker in the trial). Writes the marker-
     registered scaled model to ``out_path``; returns the result with the applied scale factors.
+    markers: what ``static_trc`` holds, when the caller has read it already (default: read here).
     """
     model, static_trc, out_path = Path(model).resolve(), Path(static_trc).resolve(), Path(out_path).resolve()
     _check_file(model, "model")
-    data = read_trc(static_trc)
+    data = markers if markers is not None else read_trc(static_trc)
     present = {n for j, n in enumerate(data.names) if np.isfinite(data.positions[:, j]).all(axis=1).mean() > 0.5}
     with opensim_session(f"reading {model.name} for scaling") as (osim, _):
         markers, parents, bodies = _model_marker_info(osim, model, Path(marker_set) if marker_set else None)

@@ -23,7 +23,6 @@ Euler angles), so the FK handles one joint kind.
 from __future__ import annotations
 
 import posixpath
-import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import KinematicsError
+from ..io_utils import read_xml
 from .functions import (
     Constant,
     Function,
@@ -660,13 +660,15 @@ def _builtin_transform(tag: str, names: list[str]):
     return axes, mtypes, n
 
 
-def _document(path: Path | None, text: str | None) -> tuple[ET.Element, int]:
-    try:
-        root = ET.fromstring(text) if text is not None else ET.parse(path).getroot()
-    except ET.ParseError as e:
-        raise KinematicsError(f"{path or '<string>'}: not valid XML ({e})") from None
-    except OSError as e:
-        raise KinematicsError(f"{path}: cannot read ({e.strerror or e})") from None
+def _document(path: Path | None, text: str | None, what: str) -> tuple[ET.Element, int]:
+    """The root of an OpenSim XML document (the file ``path``, or ``text``) and its version."""
+    if text is None:
+        root = read_xml(path, KinematicsError, what)
+    else:
+        try:
+            root = ET.fromstring(text)
+        except ET.ParseError as e:
+            raise KinematicsError(f"{path or '<string>'}: {what} is not valid XML ({e})") from None
     if root.tag != "OpenSimDocument":
         raise KinematicsError(f"{path or '<string>'}: root element is <{root.tag}>, expected <OpenSimDocument>")
     try:
@@ -674,23 +676,6 @@ def _document(path: Path | None, text: str | None) -> tuple[ET.Element, int]:
     except ValueError:
         version = 0
     return root, version
-
-
-def _upgrade_with_opensim(path: Path) -> str:
-    try:
-        import opensim  # noqa: F401
-    except ImportError:
-        raise KinematicsError(
-            f"{path}: OpenSim 3.x format (Version < 40000); install the opensim package to upgrade "
-            "it, or open and save it in OpenSim 4"
-        ) from None
-    import opensim as osim
-
-    model = osim.Model(str(path))
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "upgraded.osim"
-        model.printToXML(str(out))
-        return out.read_text()
 
 
 def load_osim(path: str | Path | None = None, *, text: str | None = None) -> OsimModel:
@@ -702,11 +687,13 @@ def load_osim(path: str | Path | None = None, *, text: str | None = None) -> Osi
     p = Path(path) if path is not None else None
     if p is not None and text is None and not p.is_file():
         raise KinematicsError(f"{p}: model file not found")
-    root, version = _document(p, text)
+    root, version = _document(p, text, "model")
     if version < 40000:
         if p is None:
             raise KinematicsError("<string>: OpenSim 3.x format (Version < 40000) is not supported")
-        root, _ = _document(None, _upgrade_with_opensim(p))
+        from .opensim_tools import upgrade_osim
+
+        root = upgrade_osim(p, version)
     r = _Reader(root, p)
     bodies = r.bodies()
     r.component_offsets()
@@ -768,7 +755,7 @@ def load_marker_set(path: str | Path, model: OsimModel | None = None) -> list[Ma
     p = Path(path)
     if not p.is_file():
         raise KinematicsError(f"{p}: marker set file not found")
-    root, _ = _document(p, None)
+    root, _ = _document(p, None, "marker set")
     ms = root if root.tag == "MarkerSet" else root.find("MarkerSet")
     if ms is None:
         raise KinematicsError(f"{p}: no <MarkerSet> element")

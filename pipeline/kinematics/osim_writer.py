@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,9 +39,9 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from ..errors import KinematicsError
-from ..io_utils import atomic_path, atomic_write_text, read_document
+from ..io_utils import atomic_path, atomic_write_text, read_document, read_xml
 from ..log import get_logger
-from .mot import motion_types_from_xml
+from .mot import function_element, motion_types_from_xml
 
 log = get_logger("kinematics.osim_writer")
 
@@ -93,6 +92,20 @@ def _set_vec(el: ET.Element, v: Iterable[float]) -> None:
 
 def _set_num(el: ET.Element, v: float) -> None:
     el.text = _fmt(v)
+
+
+def _scale_vec(el: ET.Element, key: str, s: np.ndarray, where: str) -> None:
+    """Multiply the (3,) vector in ``el``'s child ``key``, when there is one, by ``s`` (3,)."""
+    child = el.find(key)
+    if child is not None:
+        _set_vec(child, _vec(child, 3, f"{where} {key}") * s)
+
+
+def _scale_num(el: ET.Element, key: str, f: float) -> None:
+    """Multiply the number in ``el``'s child ``key``, when there is one, by ``f``."""
+    child = el.find(key)
+    if child is not None:
+        _set_num(child, float(child.text) * f)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -256,19 +269,9 @@ def _inertia_vector(m: np.ndarray) -> list[float]:
     return [m[0, 0], m[1, 1], m[2, 2], m[0, 1], m[0, 2], m[1, 2]]
 
 
-def _function_child(holder: ET.Element) -> ET.Element | None:
-    """The function element held by a TransformAxis or a ``*_location`` property."""
-    for ch in holder:
-        if isinstance(ch.tag, str) and ch.tag not in ("coordinates", "axis"):
-            if ch.tag == "function":  # OpenSim 3 style <function><F/></function>
-                return ch[0] if len(ch) else None
-            return ch
-    return None
-
-
 def _wrap_multiplier(holder: ET.Element, factor: float, named: str | None) -> None:
     """Multiply the function in ``holder`` by ``factor`` the way OpenSim does it."""
-    func = _function_child(holder)
+    func = function_element(holder)
     if func is None:
         return
     if func.tag == "MultiplierFunction":
@@ -309,35 +312,15 @@ def _geometry_scale(model: _Model, frame_comp: _Comp, s: np.ndarray) -> None:
 # ----------------------------------------------------------------------------------------------
 
 def _load_xml(src: Path) -> ET.ElementTree:
-    try:
-        tree = ET.parse(src)
-    except OSError as exc:
-        raise KinematicsError(f"{src}: cannot read model: {exc.strerror or exc}") from exc
-    except ET.ParseError as exc:
-        raise KinematicsError(f"{src}: not valid XML: {exc}") from exc
-    root = tree.getroot()
+    root = read_xml(src, KinematicsError, "model")
     if root.tag != "OpenSimDocument" or root.find("Model") is None:
         raise KinematicsError(f"{src}: not an OpenSim model (expected <OpenSimDocument><Model>)")
     version = int(root.get("Version", "0") or 0)
     if version < 40000:
-        tree = _upgrade_with_opensim(src, version)
-    return tree
+        from .opensim_tools import upgrade_osim
 
-
-def _upgrade_with_opensim(src: Path, version: int) -> ET.ElementTree:
-    """OpenSim 3 files: let OpenSim convert them to the 4.0 format first."""
-    try:
-        import opensim
-    except ImportError:
-        raise KinematicsError(
-            f"{src}: OpenSim {version} format; open and save it in OpenSim 4 first (or install opensim)"
-        ) from None
-    log.info("%s: OpenSim file version %d; converting to the 4.0 format through opensim", src, version)
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / src.name
-        m = opensim.Model(str(src))
-        m.printToXML(str(out))
-        return ET.parse(out)
+        root = upgrade_osim(src, version)
+    return ET.ElementTree(root)
 
 
 def _check_scales(scales: Mapping[str, Iterable[float]], body_names: set[str], src: Path) -> dict[str, np.ndarray]:
@@ -396,14 +379,11 @@ def scale_model_xml(tree: ET.ElementTree, scales: Mapping[str, Iterable[float]],
             if s is not None:
                 _geometry_scale(model, comp, s)
                 if tag == "Body":
-                    mc = el.find("mass_center")
-                    if mc is not None:
-                        _set_vec(mc, _vec(mc, 3, where + " mass_center") * s)
+                    _scale_vec(el, "mass_center", s, where)
             if tag == "PhysicalOffsetFrame":
                 sp = factors(model.parent_frame(comp, "socket_parent"))
-                tr = el.find("translation")
-                if sp is not None and tr is not None:
-                    _set_vec(tr, _vec(tr, 3, where + " translation") * sp)
+                if sp is not None:
+                    _scale_vec(el, "translation", sp, where)
         elif tag == "CustomJoint":
             s = factors(model.parent_frame(comp, "socket_parent_frame"))
             if s is None:
@@ -411,7 +391,7 @@ def scale_model_xml(tree: ET.ElementTree, scales: Mapping[str, Iterable[float]],
             st = el.find("SpatialTransform")
             axes = st.findall("TransformAxis") if st is not None else []
             for ax in axes[3:6]:
-                func = _function_child(ax)
+                func = function_element(ax)
                 if func is None:
                     continue
                 if func.tag == "LinearFunction":
@@ -425,9 +405,8 @@ def scale_model_xml(tree: ET.ElementTree, scales: Mapping[str, Iterable[float]],
                 raise KinematicsError(f"{where}: scaling a {tag} is not supported by odah's .osim writer")
         elif tag in _POINT_TAGS:
             s = factors(model.parent_frame(comp, "socket_parent_frame"))
-            loc = el.find("location")
-            if s is not None and loc is not None:
-                _set_vec(loc, _vec(loc, 3, where + " location") * s)
+            if s is not None:
+                _scale_vec(el, "location", s, where)
         elif tag == "MovingPathPoint":
             s = factors(model.parent_frame(comp, "socket_parent_frame"))
             if s is None:
@@ -441,31 +420,20 @@ def scale_model_xml(tree: ET.ElementTree, scales: Mapping[str, Iterable[float]],
             s = factors(model.enclosing_frame(comp))
             if s is None:
                 continue
-            tr = el.find("translation")
-            if tr is not None:
-                _set_vec(tr, _vec(tr, 3, where + " translation") * s)
+            _scale_vec(el, "translation", s, where)
             rot_el = el.find("xyz_body_rotation")
             R = euler_xyz_matrix(_vec(rot_el, 3, where + " xyz_body_rotation")) if rot_el is not None else np.eye(3)
             local = [np.linalg.norm(R[:, i] * s) for i in range(3)]
             if tag in ("WrapCylinder",):
-                for key, f in (("radius", 0.5 * (local[0] + local[1])), ("length", local[2])):
-                    e = el.find(key)
-                    if e is not None:
-                        _set_num(e, float(e.text) * f)
+                _scale_num(el, "radius", 0.5 * (local[0] + local[1]))
+                _scale_num(el, "length", local[2])
             elif tag == "WrapEllipsoid":
-                e = el.find("dimensions")
-                if e is not None:
-                    _set_vec(e, _vec(e, 3, where + " dimensions") * np.array(local))
+                _scale_vec(el, "dimensions", np.array(local), where)
             elif tag == "WrapSphere":
-                e = el.find("radius")
-                if e is not None:
-                    _set_num(e, float(e.text) * float(s.sum() / 3.0))
+                _scale_num(el, "radius", float(s.sum() / 3.0))
             elif tag == "WrapTorus":
-                f = 0.5 * (local[0] + local[1])
-                for key in ("inner_radius", "outer_radius"):
-                    e = el.find(key)
-                    if e is not None:
-                        _set_num(e, float(e.text) * f)
+                _scale_num(el, "inner_radius", 0.5 * (local[0] + local[1]))
+                _scale_num(el, "outer_radius", 0.5 * (local[0] + local[1]))
         elif tag == "CoordinateCouplerConstraint":
             dep = (el.findtext("dependent_coordinate_name") or "").strip()
             if coord_types.get(dep) != "translational":
@@ -604,12 +572,7 @@ def read_scale_set(xml_path: str | Path, applied_only: bool = True) -> dict[str,
     applied_only: leave out entries with ``<apply>false</apply>``.
     """
     path = Path(xml_path)
-    try:
-        root = ET.parse(path).getroot()
-    except OSError as exc:
-        raise KinematicsError(f"{path}: cannot read scale set: {exc.strerror or exc}") from exc
-    except ET.ParseError as exc:
-        raise KinematicsError(f"{path}: not valid XML: {exc}") from exc
+    root = read_xml(path, KinematicsError, "scale set")
     out: dict[str, np.ndarray] = {}
     scales = list(root.iter("Scale"))
     if not scales:

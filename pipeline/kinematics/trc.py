@@ -25,7 +25,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from ..errors import MotionIOError
-from ..io_utils import atomic_path
+from ..io_utils import atomic_write_text
 from ..log import get_logger
 
 log = get_logger("kinematics.trc")
@@ -406,6 +406,5 @@ def write_trc(path: str | Path, data: MarkerData, units: str = "m") -> Path:
         cells.extend(_fmt(v, decimals) for v in vals[f].reshape(-1))
         # trailing tab: OpenSim's tokenizer drops a final empty cell, so a blank last marker needs it
         out.append("\t".join(cells) + "\t")
-    with atomic_path(path) as tmp:
-        tmp.write_text("\n".join(out) + "\n")
+    atomic_write_text(path, "\n".join(out) + "\n")
     return path

@@ -141,7 +141,6 @@ def test_walking_features(motions):
     assert 0.01 < np.ptp(m.column("pelvis_ty")) < 0.06
 
 
-@pytest.mark.opensim
 def test_walking_stance_foot_is_on_the_floor_through_opensim(motions):
     """Independent of our torch FK: OpenSim places the soles of one stride."""
     from pipeline.kinematics.opensim_tools import import_opensim

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +20,23 @@ from pipeline.kinematics.trc import read_trc, write_trc
 @pytest.fixture
 def g(golden):
     return golden / "gait2354"
+
+
+@pytest.fixture
+def trc_reads(monkeypatch):
+    """The paths read_trc reads, in order (the CLI's reader and the OpenSim tools' share it)."""
+    import pipeline.kinematics.opensim_tools as opensim_tools
+    import pipeline.kinematics.trc as trc
+
+    reads, read = [], trc.read_trc
+
+    def counting(path, *args, **kwargs):
+        reads.append(Path(path))
+        return read(path, *args, **kwargs)
+
+    monkeypatch.setattr(trc, "read_trc", counting)
+    monkeypatch.setattr(opensim_tools, "read_trc", counting)
+    return reads
 
 
 def _files(folder):
@@ -82,7 +100,7 @@ def test_fk_with_scales_and_partial_motion(g, tmp_path, capsys):
     assert np.abs(k["joint_centres"] - ref.joint_centres[:, jorder]).max() < 1e-8
 
 
-def test_ik_opensim_backend(g, tmp_path, capsys):
+def test_ik_opensim_backend(g, tmp_path, capsys, trc_reads):
     out = tmp_path / "walk.mot"
     rc = main(["ik", "--backend", "opensim", "--model", str(g / "OutputReference/subject01_simbody.osim"),
                "--markers", str(g / "subject01_walk1.trc"), "--setup", str(g / "subject01_Setup_IK.xml"),
@@ -96,6 +114,7 @@ def test_ik_opensim_backend(g, tmp_path, capsys):
     rep = json.loads((tmp_path / "walk_ik_report.json").read_text())
     assert rep["backend"] == "opensim" and rep["frames"] == 73 and len(rep["marker_rmse"]) == 73
     assert rep["summary"]["rmse_median"] < 0.05 and rep["units"] == "m"
+    assert trc_reads == [g / "subject01_walk1.trc"]  # read once, passed on to the OpenSim tool
 
 
 def test_ik_torch_backend_matches_golden(g, tmp_path, capsys):
@@ -198,7 +217,7 @@ def test_scale_opensim_with_setup(g, tmp_path, capsys):
     assert m.getTotalMass(m.initSystem()) == pytest.approx(72.6, rel=1e-9)
 
 
-def test_scale_opensim_without_setup(g, tmp_path, capsys):
+def test_scale_opensim_without_setup(g, tmp_path, capsys, trc_reads):
     out = tmp_path / "s.osim"
     rc = main(["scale", "--backend", "opensim", "--model", str(g / "OutputReference/subject01_scaledOnly.osim"),
                "--static", str(g / "subject01_static.trc"), "--mass", "70", "--height", "1.80",
@@ -210,6 +229,7 @@ def test_scale_opensim_without_setup(g, tmp_path, capsys):
     # the input is already the subject's size: factors near 1
     for body in ("pelvis", "femur_r", "tibia_r", "torso"):
         assert doc["scales"][body][0] == pytest.approx(1.0, abs=0.1)
+    assert trc_reads == [g / "subject01_static.trc"]  # read once, passed on to the OpenSim scaling
 
 
 def test_scale_bad_input(g, tmp_path, capsys):

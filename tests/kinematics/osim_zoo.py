@@ -35,9 +35,13 @@ def _joint(tag: str, name: str, parent: str, child: str, coords: list[str], rng,
             f"<frames>{_offset(pf, ppath, rng)}{_offset(cf, '/bodyset/' + child, rng)}</frames>{extra}</{tag}>")
 
 
-def _axis(name: str, coord: str, axis, function: str) -> str:
-    return (f"<TransformAxis name=\"{name}\"><coordinates>{coord}</coordinates><axis>{_v(axis)}</axis>"
-            f"{function}</TransformAxis>")
+def _spatial_transform(*axes) -> str:
+    """A SpatialTransform of six (coordinate, axis, function) TransformAxes: rotation1-3, translation1-3."""
+    names = ("rotation1", "rotation2", "rotation3", "translation1", "translation2", "translation3")
+    return "<SpatialTransform>" + "".join(
+        f"<TransformAxis name=\"{name}\"><coordinates>{coord}</coordinates><axis>{_v(axis)}</axis>"
+        f"{function}</TransformAxis>" for name, (coord, axis, function) in zip(names, axes, strict=True)
+    ) + "</SpatialTransform>"
 
 
 SPLINE = ("<SimmSpline name=\"function\"><x>-2.0944 -1.22173 -0.523599 -0.349066 -0.174533 0.159149 2.0944</x>"
@@ -65,26 +69,10 @@ def zoo_osim(seed: int = 0) -> str:
         + "</Body>"
         for b in bodies
     )
-    custom9 = (
-        "<SpatialTransform>"
-        + _axis("rotation1", "c9_a", (0.1, 0.2, 0.97), LIN)
-        + _axis("rotation2", "c9_b", (1, 0, 0), SPLINE3)
-        + _axis("rotation3", "", (0, 1, 0), CONST)
-        + _axis("translation1", "c9_a", (1, 0, 0), SPLINE)
-        + _axis("translation2", "c9_b", (0, 1, 0), MULT)
-        + _axis("translation3", "c9_dep", (0, 0, 1), LIN)
-        + "</SpatialTransform>"
-    )
-    custom10 = (
-        "<SpatialTransform>"
-        + _axis("rotation1", "c10_a", (0, 0, 1), POLY)
-        + _axis("rotation2", "c10_b", (0.3, 0.9, 0.1), LIN2)
-        + _axis("rotation3", "", (1, 0, 0), CONSTV)
-        + _axis("translation1", "c10_b", (1, 0, 0), PWL)
-        + _axis("translation2", "", (0, 1, 0), CONSTV)
-        + _axis("translation3", "", (0, 0, 1), CONST)
-        + "</SpatialTransform>"
-    )
+    custom9 = _spatial_transform(("c9_a", (0.1, 0.2, 0.97), LIN), ("c9_b", (1, 0, 0), SPLINE3), ("", (0, 1, 0), CONST),
+                                 ("c9_a", (1, 0, 0), SPLINE), ("c9_b", (0, 1, 0), MULT), ("c9_dep", (0, 0, 1), LIN))
+    custom10 = _spatial_transform(("c10_a", (0, 0, 1), POLY), ("c10_b", (0.3, 0.9, 0.1), LIN2), ("", (1, 0, 0), CONSTV),
+                                  ("c10_b", (1, 0, 0), PWL), ("", (0, 1, 0), CONSTV), ("", (0, 0, 1), CONST))
     joints = [
         _joint("FreeJoint", "j1", "ground", "b1", [_coord(f"j1_{k}", default=0.1 if k == "ty" else 0.0)
                                                    for k in ("rx", "ry", "rz", "tx", "ty", "tz")], rng),
@@ -139,3 +127,17 @@ def random_q(model, n: int, rng, margin: float = 0.0) -> np.ndarray:
     hi = np.array([c.range[1] for c in model.coordinates]) - margin
     return rng.uniform(lo, hi, size=(n, len(lo)))
 
+
+
+def moving_pose(model, T: int, rng, amp: float = 0.4, ramp: str | None = None) -> np.ndarray:
+    """(T, C) a smooth motion: the default pose plus one sine period per coordinate (random
+    amplitude up to ``amp``, random phase), the coordinate ``ramp`` also moving by 1 over the trial
+    (e.g. walking 1 m along pelvis_tx); clipped 1e-3 inside the coordinate ranges."""
+    q0 = model.default_q()
+    t = np.linspace(0, 1, T)[:, None]
+    q = q0 + rng.uniform(-amp, amp, len(q0)) * np.sin(2 * np.pi * t + rng.uniform(0, 6, len(q0)))
+    if ramp is not None:
+        q[:, model.coordinate_names.index(ramp)] += np.linspace(0, 1, T)
+    lo = np.array([c.range[0] for c in model.coordinates]) + 1e-3
+    hi = np.array([c.range[1] for c in model.coordinates]) - 1e-3
+    return np.clip(q, lo, hi)

@@ -3,16 +3,10 @@
 import numpy as np
 import pytest
 import torch
-from osim_zoo import random_q, write_zoo
+from osim_zoo import random_q
 
 from pipeline.errors import KinematicsError
 from pipeline.kinematics.fk import Skeleton
-from pipeline.kinematics.osim import load_osim
-
-
-@pytest.fixture(scope="module")
-def zoo(tmp_path_factory):
-    return load_osim(write_zoo(tmp_path_factory.mktemp("zoo") / "zoo.osim"))
 
 
 def test_gradients_wrt_q_scales_and_offsets(zoo):

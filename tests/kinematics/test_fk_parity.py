@@ -14,12 +14,11 @@ import torch
 from osim_zoo import random_q, write_zoo
 
 from pipeline.kinematics.fk import Skeleton
+from pipeline.kinematics.generic_model import GENERIC_MODEL_PATH
 from pipeline.kinematics.opensim_fk import opensim_fk
 from pipeline.kinematics.osim import load_marker_set, load_osim
 
 TOL = 1e-5  # metres: 0.01 mm
-REPO = Path(__file__).resolve().parents[2]
-GENERIC = REPO / "pipeline" / "kinematics" / "data" / "odah_fullbody.osim"
 
 MODELS = {
     "gait2354": "gait2354/gait2354_simbody.osim",
@@ -35,9 +34,7 @@ def _model_path(name, golden, tmp_path) -> Path:
     if name == "zoo":
         return write_zoo(tmp_path / "zoo.osim")
     if name == "generic":
-        if not GENERIC.is_file():
-            pytest.skip(f"{GENERIC.relative_to(REPO)} is not on this branch yet")
-        return GENERIC
+        return GENERIC_MODEL_PATH
     return golden / MODELS[name]
 
 
@@ -56,7 +53,6 @@ def _with_marker_set(path: Path, golden, tmp_path) -> Path:
     return out
 
 
-@pytest.mark.opensim
 @pytest.mark.parametrize("name", list(MODELS))
 def test_fk_matches_opensim(name, golden, tmp_path):
     path = _with_marker_set(_model_path(name, golden, tmp_path), golden, tmp_path)
@@ -88,7 +84,6 @@ def test_fk_matches_opensim(name, golden, tmp_path):
         assert np.abs(out.body_rotations.numpy() - ref.body_rotations).max() < 1e-9
 
 
-@pytest.mark.opensim
 def test_marker_offsets_match_opensim(golden, tmp_path):
     """Replaced marker locations are scaled like the model's own (OpenSim: set location, then scale)."""
     path = golden / MODELS["hamner_registered"]

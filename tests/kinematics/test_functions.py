@@ -1,7 +1,6 @@
 """Transform-axis functions: values and slopes equal OpenSim's own (incl. SimmSpline extrapolation)."""
 
 import numpy as np
-import pytest
 import torch
 
 from pipeline.kinematics.functions import (
@@ -46,7 +45,6 @@ def ours_and_opensim():
     return pairs, osim
 
 
-@pytest.mark.opensim
 def test_values_and_derivatives_match_opensim():
     pairs, osim = ours_and_opensim()
     xs = np.concatenate([np.linspace(-3.0, 3.0, 601), KNEE_X, [-1.0, 0.0, 1.5, 2.5, 1.9]])

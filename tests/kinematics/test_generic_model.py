@@ -211,7 +211,6 @@ def model():
     return m
 
 
-@pytest.mark.opensim
 def test_loads_in_opensim_with_published_proportions(model):
     state = model.initSystem()
     assert model.getNumBodies() == 22 and model.getNumCoordinates() == 39
@@ -238,7 +237,6 @@ def test_loads_in_opensim_with_published_proportions(model):
             assert g[1] == pytest.approx(0.0, abs=1e-9), body
 
 
-@pytest.mark.opensim
 def test_sign_conventions_and_symmetry(model):
     names = list(gm.COORDINATE_NAMES)
     base = default_pose()
@@ -284,7 +282,6 @@ def test_sign_conventions_and_symmetry(model):
         np.testing.assert_allclose(pose_l["L" + n[1:]], pose_r[n] * mirror, atol=1e-9)
 
 
-@pytest.mark.opensim
 def test_model_for_another_subject_is_a_uniform_scaling(tmp_path):
     path = gm.write_generic_model(tmp_path / "small.osim", height=1.60, mass=60.0)
     small = osim.Model(str(path))
@@ -297,7 +294,6 @@ def test_model_for_another_subject_is_a_uniform_scaling(tmp_path):
     assert state is not None
 
 
-@pytest.mark.opensim
 def test_opensim_scale_tool_recovers_known_scale_factors(tmp_path):
     # Truth: the generic model scaled by known per-segment factors, standing in the default pose.
     truth = osim.Model(str(gm.GENERIC_MODEL_PATH))
@@ -352,7 +348,6 @@ def _read_static_pose(path: Path) -> np.ndarray:
     return q
 
 
-@pytest.mark.opensim
 def test_opensim_ik_recovers_a_known_motion(tmp_path, model):
     rate, frames = 60.0, 24
     truth = synthetic_motion(frames, rate, seed=3)

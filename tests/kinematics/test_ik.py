@@ -5,29 +5,14 @@ import logging
 import numpy as np
 import pytest
 import torch
-from osim_zoo import random_q, write_zoo
+from osim_zoo import moving_pose, random_q
 
 from pipeline.errors import KinematicsError
 from pipeline.kinematics.fk import Skeleton
-from pipeline.kinematics.generic_model import GENERIC_MODEL_PATH
 from pipeline.kinematics.ik import _Problem, read_ik_setup, solve_ik
 from pipeline.kinematics.osim import load_osim
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-GENERIC = GENERIC_MODEL_PATH
-
-
-@pytest.fixture(scope="module")
-def zoo(tmp_path_factory):
-    return load_osim(write_zoo(tmp_path_factory.mktemp("zoo") / "zoo.osim"))
-
-
-@pytest.fixture(scope="module")
-def generic():
-    if not GENERIC.is_file():
-        pytest.skip("the generic model is not on this branch yet")
-    return load_osim(GENERIC)
 
 
 def test_jacobian_and_normal_equations_match_autograd(zoo):
@@ -56,15 +41,6 @@ def test_jacobian_and_normal_equations_match_autograd(zoo):
     assert torch.allclose(cost, 0.5 * (r * r).sum(-1), atol=1e-14)
 
 
-def _moving_pose(model, T, rng, amp=0.4):
-    q0 = model.default_q()
-    t = np.linspace(0, 1, T)[:, None]
-    q = q0 + rng.uniform(-amp, amp, len(q0)) * np.sin(2 * np.pi * t + rng.uniform(0, 6, len(q0)))
-    lo = np.array([c.range[0] for c in model.coordinates]) + 1e-3
-    hi = np.array([c.range[1] for c in model.coordinates]) - 1e-3
-    return np.clip(q, lo, hi)
-
-
 def _observable(sk, q):
     """Coordinates that move at least one marker (the others cannot be recovered)."""
     base = sk(torch.tensor(q)).markers
@@ -79,7 +55,7 @@ def _observable(sk, q):
 def test_recovers_known_poses_on_generic_model(generic):
     sk = Skeleton(generic)
     rng = np.random.default_rng(1)
-    q = _moving_pose(generic, 40, rng)
+    q = moving_pose(generic, 40, rng)
     q[:, 3] += np.linspace(0, 1.5, 40)  # walk forward
     truth = sk(torch.tensor(q))
     res = solve_ik(sk, truth.markers.numpy(), generic.marker_names, progress=False)
@@ -132,7 +108,7 @@ def test_weights_select_markers_and_bad_input(zoo, caplog):
 
 def test_float32_and_per_frame_start(generic):
     rng = np.random.default_rng(4)
-    q = _moving_pose(generic, 10, rng, amp=0.3)
+    q = moving_pose(generic, 10, rng, amp=0.3)
     sk64 = Skeleton(generic)
     mk = sk64(torch.tensor(q)).markers.numpy()
     res32 = solve_ik(Skeleton(generic, dtype=torch.float32), mk, generic.marker_names, progress=False)
@@ -170,7 +146,7 @@ def test_read_ik_setup(golden, tmp_path):
 
 def test_batch_limit_and_strides_give_the_same_answer(generic):
     sk = Skeleton(generic)
-    q = _moving_pose(generic, 30, np.random.default_rng(6), amp=0.3)
+    q = moving_pose(generic, 30, np.random.default_rng(6), amp=0.3)
     mk = sk(torch.tensor(q)).markers.numpy()
     a = solve_ik(sk, mk, generic.marker_names, progress=False)
     b = solve_ik(sk, mk, generic.marker_names, stride=4, batch_frames=7, progress=False)

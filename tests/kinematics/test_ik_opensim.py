@@ -13,70 +13,41 @@ setup-accuracy run is checked with the flat-direction rule. Hamner uses a 2 s wi
 test short; benchmarks/ik_vs_opensim.py runs all 600 frames.
 """
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
 from pipeline.kinematics.fk import Skeleton
-from pipeline.kinematics.ik import coordinate_rms, ik_objective, read_ik_setup, solve_ik
+from pipeline.kinematics.ik import solve_ik
+from pipeline.kinematics.ik_parity import GOLDEN_CASES, SetupIK, flat_direction_violations, rotational_rms
 from pipeline.kinematics.mot import read_mot
-from pipeline.kinematics.opensim_tools import run_ik_tool
-from pipeline.kinematics.osim import load_osim
-from pipeline.kinematics.trc import read_trc
 
-pytestmark = [pytest.mark.opensim, pytest.mark.usefixtures("one_torch_thread")]
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-def _case(golden: Path, name: str, tmp_path: Path, accuracy=None, window=None):
-    if name == "gait2354":
-        setup = golden / "gait2354" / "subject01_Setup_IK.xml"
-        model_path = golden / "gait2354" / "OutputReference" / "subject01_simbody.osim"
-    else:
-        setup = golden / "hamner" / "Setup_IK.xml"
-        model_path = golden / "hamner" / "outputReference" / "subject02_registered.osim"
-    s = read_ik_setup(setup)
-    data = read_trc(s.marker_file)
-    i0, i1 = s.frame_range(data.times)
-    data = data.select_frames(slice(i0, i1 + 1))
-    if window is not None:
-        data = data.time_range(*window)
-    model = load_osim(model_path)
-    tasks = s.coordinate_targets(model, data.n_frames)
-    sk = Skeleton(model, dtype=torch.float64)
-    ours = solve_ik(sk, data.positions, data.names, weights=s.marker_weights, coordinate_tasks=tasks, progress=False)
-    ref = run_ik_tool(model_path, s.marker_file, tmp_path / f"{name}.mot", setup_xml=setup,
-                      time_range=(float(data.times[0]), float(data.times[-1])), accuracy=accuracy)
-    assert ref.motion.names == model.coordinate_names
-    assert np.allclose(ref.motion.times, data.times, atol=1e-9)
+def _case(golden, name, tmp_path, accuracy=None, window=None):
+    case = GOLDEN_CASES[name]
+    p = SetupIK.load(golden / case["setup"], golden / case["model"], window=window)
+    sk = Skeleton(p.model, dtype=torch.float64)
+    ours = solve_ik(sk, p.markers.positions, p.markers.names, weights=p.setup.marker_weights,
+                    coordinate_tasks=p.tasks, progress=False)
+    ref = p.run_opensim(tmp_path / f"{name}.mot", accuracy=accuracy)
+    assert ref.motion.names == p.model.coordinate_names
+    assert np.allclose(ref.motion.times, p.markers.times, atol=1e-9)
     q_ref = ref.motion.values
-    obj = dict(weights=s.marker_weights, coordinate_tasks=tasks)
-    e_ours = ik_objective(sk, ours.q, data.positions, data.names, **obj)
-    e_ref = ik_objective(sk, q_ref, data.positions, data.names, **obj)
-    return model, ours, q_ref, e_ours, e_ref
-
-
-def _check_flat_rule(model, q_ours, q_ref, e_ours, e_ref):
-    """Coordinates > 1 deg RMS apart: where they differ by > 1 deg we fit no worse than OpenSim."""
-    rms = coordinate_rms(model, q_ours, q_ref)
-    for i, c in enumerate(model.coordinates):
-        if c.motion_type == "rotational" and rms[c.name] > 1.0:
-            frames = np.abs(np.degrees(q_ours[:, i] - q_ref[:, i])) > 1.0
-            assert np.all(e_ours[frames] <= e_ref[frames] * (1 + 1e-9) + 1e-15), c.name
+    return p.model, ours, q_ref, p.objective(sk, ours.q), p.objective(sk, q_ref)
 
 
 def _rot_rms(model, a, b):
-    rms = coordinate_rms(model, a, b)
-    return np.array([rms[c.name] for c in model.coordinates if c.motion_type == "rotational"])
+    return np.array(list(rotational_rms(model, a, b).values()))
 
 
 def test_gait2354_matches_opensim_and_golden(golden, tmp_path):
     model, ours, q_ref, e_ours, e_ref = _case(golden, "gait2354", tmp_path)
     rms = _rot_rms(model, ours.q, q_ref)
     assert np.median(rms) <= 0.2
-    _check_flat_rule(model, ours.q, q_ref, e_ours, e_ref)
-    gold = read_mot(golden / "gait2354" / "OutputReference" / "subject01_walk1_ik.mot", model=model)
+    assert flat_direction_violations(model, ours.q, q_ref, e_ours, e_ref) == []  # a better fit where they differ
+    gold = read_mot(golden / GOLDEN_CASES["gait2354"]["golden_mot"], model=model)
     assert gold.names == model.coordinate_names and len(gold.times) == len(ours.q)
     g = _rot_rms(model, ours.q, gold.values)
     assert np.median(g) <= 0.5 and g.max() <= 1.5
@@ -94,5 +65,5 @@ def test_hamner_matches_converged_opensim(golden, tmp_path):
 
 def test_hamner_at_setup_accuracy_differs_only_by_a_better_fit(golden, tmp_path):
     model, ours, q_ref, e_ours, e_ref = _case(golden, "hamner", tmp_path, window=(0.0, 2.0))
-    _check_flat_rule(model, ours.q, q_ref, e_ours, e_ref)
+    assert flat_direction_violations(model, ours.q, q_ref, e_ours, e_ref) == []  # a better fit where they differ
     assert np.all(e_ours <= e_ref * (1 + 1e-9))

@@ -7,6 +7,7 @@ from osim_zoo import zoo_osim
 from pipeline.errors import KinematicsError
 from pipeline.kinematics.functions import LinearFunction, MultiplierFunction, SimmSpline
 from pipeline.kinematics.osim import load_marker_set, load_osim
+from pipeline.kinematics.osim_writer import write_scaled_osim
 
 
 def test_gait2354_generic(golden):
@@ -111,3 +112,33 @@ def test_closed_loop_and_file_errors(tmp_path):
 def test_disabled_constraint_is_ignored(tmp_path):
     p = _broken(tmp_path, ("<isEnforced>true</isEnforced>", "<isEnforced>false</isEnforced>"))
     assert load_osim(p).constraints == []
+
+
+OPENSIM3_ARM = """<?xml version="1.0" encoding="UTF-8" ?>
+<OpenSimDocument Version="30000"><Model name="arm30"><BodySet><objects>
+<Body name="ground"><mass>0</mass><mass_center>0 0 0</mass_center><Joint/></Body>
+<Body name="upper"><mass>2</mass><mass_center>0 -0.15 0</mass_center><inertia_xx>0.01</inertia_xx>
+<inertia_yy>0.002</inertia_yy><inertia_zz>0.01</inertia_zz>
+<Joint><PinJoint name="shoulder"><parent_body>ground</parent_body><location_in_parent>0 1.4 0</location_in_parent>
+<orientation_in_parent>0 0 0</orientation_in_parent><location>0 0 0</location><orientation>0 0 0</orientation>
+<CoordinateSet><objects><Coordinate name="shoulder_flex"><range>-1.5 1.5</range></Coordinate></objects>
+</CoordinateSet></PinJoint></Joint></Body>
+</objects></BodySet>
+<MarkerSet><objects><Marker name="elbow"><body>upper</body><location>0 -0.3 0</location></Marker></objects></MarkerSet>
+</Model></OpenSimDocument>
+"""
+
+
+def test_opensim3_model_is_converted_through_opensim(tmp_path):
+    """Version < 40000 (joints inside bodies): OpenSim converts the file for the reader and the writer."""
+    src = tmp_path / "arm30.osim"
+    src.write_text(OPENSIM3_ARM)
+    m = load_osim(src)
+    assert m.version == 30000 and m.body_names == ["upper"] and m.coordinate_names == ["shoulder_flex"]
+    shoulder = m.joint("shoulder")
+    assert shoulder.parent_body == "ground" and shoulder.child_body == "upper"
+    assert shoulder.parent.steps[0][0] == (0.0, 1.4, 0.0)
+    assert m.markers[0].body == "upper" and np.array_equal(m.markers[0].location, [0.0, -0.3, 0.0])
+    scaled = load_osim(write_scaled_osim(src, {"upper": [1.1, 1.1, 1.1]}, tmp_path / "scaled.osim"))
+    assert scaled.version >= 40000 and scaled.coordinate_names == ["shoulder_flex"]
+    assert np.allclose(scaled.markers[0].location, [0.0, -0.33, 0.0], atol=1e-12)

@@ -135,6 +135,53 @@ def test_reproduces_golden_scaled_only_model(golden, tmp_path):
             a.getMuscles().get(i).getOptimalFiberLength(), rel=1e-5)
 
 
+WRAP_OBJECTS = (
+    "<objects>"
+    "<WrapCylinder name='c'><xyz_body_rotation>0.1 0.2 0.3</xyz_body_rotation><translation>0.01 0.02 0.03</translation>"
+    "<radius>0.05</radius><length>0.2</length></WrapCylinder>"
+    "<WrapEllipsoid name='e'><xyz_body_rotation>0.3 -0.2 0.1</xyz_body_rotation>"
+    "<translation>0.01 0.02 0.03</translation><dimensions>0.05 0.06 0.07</dimensions></WrapEllipsoid>"
+    "<WrapSphere name='s'><translation>0.01 0.02 0.03</translation><radius>0.04</radius></WrapSphere>"
+    "<WrapTorus name='t'><xyz_body_rotation>0 0.5 0</xyz_body_rotation><translation>0.01 0.02 0.03</translation>"
+    "<inner_radius>0.01</inner_radius><outer_radius>0.05</outer_radius></WrapTorus>"
+    "</objects>"
+)
+
+
+def _wrap_properties(model) -> dict[str, np.ndarray]:
+    """{object.property: value} of femur_r's wrap objects, through OpenSim."""
+    out = {}
+    ws = model.getBodySet().get("femur_r").getWrapObjectSet()
+    for i in range(ws.getSize()):
+        w = ws.get(i)
+        out[f"{w.getName()}.translation"] = w.get_translation().to_numpy()
+        for cls, keys in ((opensim.WrapCylinder, ("radius", "length")), (opensim.WrapEllipsoid, ("dimensions",)),
+                          (opensim.WrapSphere, ("radius",)), (opensim.WrapTorus, ("inner_radius", "outer_radius"))):
+            obj = cls.safeDownCast(w)
+            for key in keys if obj is not None else ():
+                v = getattr(obj, f"get_{key}")()
+                out[f"{w.getName()}.{key}"] = np.atleast_1d(v.to_numpy() if hasattr(v, "to_numpy") else v)
+    return out
+
+
+def test_wrap_objects_match_opensim_model_scale(golden, tmp_path):
+    """Cylinder, ellipsoid, sphere and torus on a non-uniformly scaled body, rotated in it."""
+    text = (golden / "gait2354/gait2354_simbody.osim").read_text()
+    body = text.index('<Body name="femur_r">')
+    empty = text.index("<objects />", text.index("<WrapObjectSet", body))
+    src = tmp_path / "wraps.osim"
+    src.write_text(text[:empty] + WRAP_OBJECTS + text[empty + len("<objects />"):])
+    scales = {"femur_r": np.array([0.9, 1.15, 1.05]), "pelvis": np.array([1.1, 1.0, 0.95])}
+    ours = write_scaled_osim(src, scales, tmp_path / "ours.osim", rescale_paths=False)
+    ref = _wrap_properties(_opensim_scaled(src, scales, False, None))
+    got = _wrap_properties(opensim.Model(str(ours)))
+    assert set(got) == set(ref) and len(ref) == 10
+    before = _wrap_properties(opensim.Model(str(src)))
+    for key, v in ref.items():
+        assert not np.allclose(v, before[key]), key  # every property is scaled
+        np.testing.assert_allclose(got[key], v, rtol=1e-14, atol=1e-16, err_msg=key)
+
+
 def test_uniform_and_cylinder_inertia_rules():
     I = np.diag([0.1, 0.02, 0.1])
     m, out = scale_inertia(10.0, I, np.array([1.1, 1.1, 1.1]), scale_mass=True)

@@ -5,27 +5,18 @@
 import numpy as np
 import pytest
 import torch
-from osim_zoo import random_q, write_zoo
+from osim_zoo import moving_pose, random_q, write_zoo
 
 from pipeline.errors import KinematicsError
 from pipeline.kinematics.fk import Skeleton
-from pipeline.kinematics.generic_model import GENERIC_MODEL_PATH
 from pipeline.kinematics.osim import load_marker_set, load_osim
 from pipeline.kinematics.scaling import default_groups, model_height, scale_torch
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-GENERIC = GENERIC_MODEL_PATH
 # the bodies issue 3 names: pelvis, thighs, shanks, feet, torso, upper arms, forearms
 LISTED = ["pelvis", "femur_r", "femur_l", "tibia_r", "tibia_l", "calcn_r", "calcn_l", "torso",
           "humerus_r", "humerus_l", "radius_r", "radius_l"]
-
-
-@pytest.fixture(scope="module")
-def generic():
-    if not GENERIC.is_file():
-        pytest.skip("the generic model is not on this branch yet")
-    return load_osim(GENERIC)
 
 
 def synthetic_trial(model, seed, T=60, noise=0.01, marker_shift=0.0):
@@ -36,13 +27,7 @@ def synthetic_trial(model, seed, T=60, noise=0.01, marker_shift=0.0):
     base = rng.uniform(0.9, 1.1)
     per_group = {g: base * rng.uniform(0.92, 1.08) * rng.uniform(0.95, 1.05, 3) for g in sorted(set(groups.values()))}
     S = np.stack([per_group[groups[b]] for b in model.body_names])
-    t = np.linspace(0, 1, T)[:, None]
-    q0 = model.default_q()
-    q = q0 + rng.uniform(-0.4, 0.4, len(q0)) * np.sin(2 * np.pi * t + rng.uniform(0, 6, len(q0)))
-    q[:, 3] += np.linspace(0, 1, T)
-    lo = np.array([c.range[0] for c in model.coordinates]) + 1e-3
-    hi = np.array([c.range[1] for c in model.coordinates]) - 1e-3
-    q = np.clip(q, lo, hi)
+    q = moving_pose(model, T, rng, ramp="pelvis_tx")
     sk = Skeleton(model)
     loc = sk.marker_locations + torch.tensor(rng.normal(0, marker_shift / np.sqrt(3), sk.marker_locations.shape))
     mk = sk(torch.tensor(q), torch.tensor(S), loc).markers.numpy()
