@@ -53,11 +53,9 @@ class EncodeTask(_Outputs):
                                                     p.render_info)]
 
     def run(self):
-        from ..body.mesh import MeshSequence
         from ..render.clip import encode_clip
 
-        mesh = MeshSequence.load(self.mesh)
-        encode_clip(self.paths, self.cfg(), mesh.num_frames, mesh.fps, self.clip_id)
+        encode_clip(self.paths, self.cfg(), self.clip_id)
 
 
 class LabelsTask(_Outputs):
