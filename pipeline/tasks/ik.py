@@ -88,14 +88,12 @@ class BodyMeshTask(Stage1Task):
 def run_stage1(root, subject: str, motion: str, source: str, cfg, workers: int = 1, scheduler: str = "",
                body_mesh: bool = False) -> bool:
     """Build and run the stage-1 DAG for one motion (and the body mesh when asked); True on success."""
-    import yaml
-
     from ..body.sources import parse_source
-    from ..config import config_to_dict
+    from ..config import config_to_yaml
 
     parse_source(source)  # a clear error now rather than a scheduling failure inside luigi
     task = (BodyMeshTask if body_mesh else IKTask)(root=str(root), subject=subject, motion=motion, source=source,
-                                                   config=yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+                                                   config=config_to_yaml(cfg))
     kw = build_kwargs(workers, scheduler)
     failures: list = []
 
