@@ -145,7 +145,8 @@ class ClipPaths:
 
     @property
     def frames_result(self) -> Path:
-        """What the render process reported (engine, device, timings); marks the frames complete."""
+        """What the render process reported (engine, device, timings) and the clip's frame count and
+        rate (JSON); marks the frames complete."""
         return self.dir / "frames" / "render_result.json"
 
     @property

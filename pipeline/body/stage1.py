@@ -188,19 +188,37 @@ def _markers_from_mesh(mesh, layout, cfg, rng):
     return virtual_markers(mesh, layout, noise_std=float(cfg.markers.noise), rng=rng, normal_offset=off)
 
 
-def _anny_on_skeleton(cfg, body_params, model, skeleton, q: np.ndarray, fps: float, floor: bool):
-    """Retarget the subject's Anny body onto the skeleton; translations scaled to the body, feet on the floor.
+@dataclass
+class _AnnyRig:
+    """The subject's Anny body rigged on the skeleton scaled to it (built once per motion)."""
 
-    Returns (mesh, q_used (T, C), the skeleton's scale factors fitted to the body).
-    """
-    from .retarget import build_rig, default_q, retarget, scales_tensor, skeleton_scales_for_body
+    body: object  # AnnyBody
+    shape: torch.Tensor  # (1, 6) phenotypes
+    scales: dict  # {body: (3,)} the skeleton's scale factors fitted to the body
+    S: torch.Tensor  # (B, 3) the same as a table
+    rig: object  # RetargetRig
+
+
+def _anny_rig(cfg, body_params, skeleton) -> _AnnyRig:
+    """Rig the subject's Anny body on the skeleton scaled so its joint centres are the body's joints:
+    the body turns about them."""
+    from .retarget import build_rig, scales_tensor, skeleton_scales_for_body
 
     body = anny_body(cfg)
     shape = torch.as_tensor(np.asarray(body_params["phenotypes"])[None], dtype=body.dtype, device=body.device)
-    # The skeleton scaled so its joint centres are the body's joints: the body turns about them.
     body_scales = skeleton_scales_for_body(body, shape, skeleton)
     S = scales_tensor(skeleton, body_scales)
-    rig = build_rig(body, shape, skeleton, scales=S)
+    return _AnnyRig(body, shape, body_scales, S, build_rig(body, shape, skeleton, scales=S))
+
+
+def _anny_on_skeleton(anny: _AnnyRig, skeleton, q: np.ndarray, fps: float, floor: bool):
+    """Retarget the rigged Anny body onto the skeleton; translations scaled to the body, feet on the floor.
+
+    Returns (mesh, q_used (T, C)).
+    """
+    from .retarget import default_q, retarget
+
+    body, shape = anny.body, anny.shape
     q = np.array(q, float)
     names = skeleton.coordinate_names
     q0 = default_q(skeleton).cpu().numpy()
@@ -223,14 +241,14 @@ def _anny_on_skeleton(cfg, body_params, model, skeleton, q: np.ndarray, fps: flo
         for c, i in ((n, names.index(n)) for n in ("pelvis_tx", "pelvis_ty", "pelvis_tz") if n in names):
             q[:, i] = q0[i] + (q[:, i] - q0[i]) * ratio
     with torch.no_grad():
-        v = retarget(body, rig, skeleton, torch.as_tensor(q, dtype=skeleton.dtype), scales=S,
+        v = retarget(body, anny.rig, skeleton, torch.as_tensor(q, dtype=skeleton.dtype), scales=anny.S,
                      progress=q.shape[0] > 200)
     mesh = body.mesh_sequence(v, fps=fps, name="anny retargeted", world_to_opensim=np.eye(3))
     if floor and "pelvis_ty" in names:
         dy = -float(mesh.vertices[..., 1].min())
         mesh.vertices[..., 1] += dy
         q[:, names.index("pelvis_ty")] += dy
-    return mesh, q, body_scales
+    return mesh, q
 
 
 def make_markers(source: dict, body_params: dict, cfg, subject: str = "subject") -> MarkerResult:
@@ -274,8 +292,10 @@ def make_markers(source: dict, body_params: dict, cfg, subject: str = "subject")
     layout = _layout_for(cfg, "anny", model)
     static = static_pose = None
     q0 = default_q(skeleton).cpu().numpy()
+    # The static trial and the retargeted motions (not the walk cycle) need the rig.
+    anny = _anny_rig(cfg, body_params, skeleton) if cfg.markers.static or kind != "anny_walk" else None
     if cfg.markers.static:
-        smesh, q_static, _ = _anny_on_skeleton(cfg, body_params, model, skeleton, q0[None], fps, floor=True)
+        smesh, q_static = _anny_on_skeleton(anny, skeleton, q0[None], fps, floor=True)
         smesh.vertices = np.repeat(smesh.vertices, STATIC_FRAMES, axis=0)
         static = _markers_from_mesh(smesh, layout, cfg, rng)
         static_pose = Motion(names=list(skeleton.coordinate_names), values=np.repeat(q_static, STATIC_FRAMES, 0),
@@ -290,15 +310,14 @@ def make_markers(source: dict, body_params: dict, cfg, subject: str = "subject")
         mesh = anny_walk_mesh(body, shape, float(source["duration"]), fps)
     else:
         q = np.asarray(source["values"], float)
-        mesh, q_used, body_scales = _anny_on_skeleton(cfg, body_params, model, skeleton, q, fps,
-                                                      floor=bool(cfg.motion.floor))
+        mesh, q_used = _anny_on_skeleton(anny, skeleton, q, fps, floor=bool(cfg.motion.floor))
         reference = Motion(names=list(skeleton.coordinate_names), values=q_used, times=np.asarray(source["times"]),
                            rotational=rotational_mask(model.coordinate_names, model),
                            name="reference")
     md = _markers_from_mesh(mesh, layout, cfg, rng)
     info = dict(layout=str(layout.path), seconds=time.perf_counter() - t0)
     if reference is not None:
-        info["reference_scales"] = body_scales  # the skeleton the reference coordinates drove
+        info["reference_scales"] = anny.scales  # the skeleton the reference coordinates drove
     return MarkerResult(motion=md, static=static, static_pose=static_pose, reference=reference, mesh=mesh, info=info)
 
 
@@ -322,36 +341,23 @@ def _mass_height(cfg, body_params: dict, info: dict) -> tuple[float | None, floa
     return (float(mass) if mass else None), (float(height) if height else None)
 
 
-def place_markers_known_pose(model, scales: dict, static, q: np.ndarray | None = None) -> tuple[dict, float]:
-    """Model marker locations that put every marker exactly on a static trial of known pose.
+def place_markers_known_pose(model, scales: dict, static, q: np.ndarray) -> tuple[dict, float]:
+    """Model marker locations that put every marker exactly on a static trial of known pose ``q``.
 
-    The pose is ``q`` (the static trial's known coordinates); when None, the model's default
-    coordinates with the pelvis translation fitted (least squares over the markers). Returns {marker: (3,) location in its body
-    frame, unscaled, as :func:`write_scaled_osim`'s ``marker_offsets`` take them} and the RMS
-    marker distance before placement (metres).
+    Returns {marker: (3,) location in its body frame, unscaled, as :func:`write_scaled_osim`'s
+    ``marker_offsets`` take them} and the RMS marker distance before placement (metres).
     """
     from ..kinematics.fk import Skeleton
-    from .retarget import default_q
+    from .retarget import scales_tensor
 
     sk = Skeleton(model, dtype=torch.float64)
-    fit_translation = q is None
-    q = default_q(sk).numpy() if q is None else np.asarray(q, float).reshape(-1).copy()
-    S = torch.ones(len(sk.body_names), 3, dtype=torch.float64)
-    for b, v in scales.items():
-        if b in sk.body_names:
-            S[sk.body_names.index(b)] = torch.as_tensor(np.asarray(v, float).reshape(3))
+    S = scales_tensor(sk, scales)
     names = [n for n in static.names if n in set(sk.marker_names)]
     x = np.nanmean(static.subset(names).positions, axis=0)  # (M, 3) the still frames averaged
     ok = np.isfinite(x).all(1)
     idx = [sk.marker_names.index(n) for n in names]
     with torch.no_grad():
-        fk = sk(torch.as_tensor(q[None]), scales=S[None])
-        if fit_translation:
-            shift = (x[ok] - fk.markers[0, idx].numpy()[ok]).mean(0)
-            for k, c in enumerate(("pelvis_tx", "pelvis_ty", "pelvis_tz")):
-                if c in sk.coordinate_names:
-                    q[sk.coordinate_names.index(c)] += shift[k]
-            fk = sk(torch.as_tensor(q[None]), scales=S[None])
+        fk = sk(torch.as_tensor(np.asarray(q, float).reshape(1, -1)), scales=S[None])
     before = float(np.sqrt(np.mean(np.sum((x[ok] - fk.markers[0, idx].numpy()[ok]) ** 2, axis=1))))
     bidx = {b: i for i, b in enumerate(sk.body_names)}
     out = {}
@@ -390,8 +396,8 @@ def scale_subject(cfg, trial, out_osim: Path, out_scales: Path, out_report: Path
     """Scale the config's OpenSim model to a subject (torch by default, OpenSim's ScaleTool on request).
 
     ``trial`` (MarkerData, the motion) gives the scale factors (``kinematics.scale.frames`` of its
-    frames). With ``static``, a static trial of known pose (Anny-driven sources; ``static_q``: its
-    coordinates), the model's markers are placed on the static trial: inside torch scaling, for
+    frames). With ``static``, a static trial of known pose (Anny-driven sources; ``static_q``, required
+    with it: its coordinates), the model's markers are placed on the static trial: inside torch scaling, for
     every trial of scale factors (``scale_torch(static=...)``: the scales are those under which the
     placed markers best explain the motion, with no pull toward the generic model's marker
     locations, which sit up to 7 cm from a body's own); after the OpenSim backend's ScaleTool
@@ -404,6 +410,8 @@ def scale_subject(cfg, trial, out_osim: Path, out_scales: Path, out_report: Path
     from ..kinematics.osim import load_osim
     from ..kinematics.osim_writer import write_scaled_osim, write_scales_json
 
+    if static is not None and static_q is None:
+        raise KinematicsError("scaling: a static trial needs its known pose (static_q)")
     src = model_path(cfg)
     out_osim, out_scales, out_report = Path(out_osim), Path(out_scales), Path(out_report)
     scfg = cfg.kinematics.scale
@@ -436,7 +444,7 @@ def scale_subject(cfg, trial, out_osim: Path, out_scales: Path, out_report: Path
 
         kwargs = dict(frames=int(scfg.frames), fit_marker_offsets=bool(scfg.fit_marker_offsets), progress=False,
                       weights=weights, marker_noise=float(scfg.marker_noise))
-        if static is not None and static_q is not None:
+        if static is not None:
             xs = np.nanmean(static.subset(trial.names, missing="nan").positions, axis=0)
             kwargs["static"] = (xs, np.asarray(static_q, float).reshape(-1))
         if mass:
@@ -447,7 +455,7 @@ def scale_subject(cfg, trial, out_osim: Path, out_scales: Path, out_report: Path
         scales = res.scales
         offsets = res.marker_offsets
         rmse = float(np.nanmean(np.asarray(res.marker_rmse)))
-    if static is not None and (offsets is None or static_q is None):
+    if static is not None and offsets is None:
         offsets, placed_rms = place_markers_known_pose(model, scales, static, static_q)
     elif static is not None:
         placed_rms = static_marker_rms(model, scales, offsets, static, static_q)

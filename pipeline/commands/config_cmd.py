@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-import yaml
-
 HELP = "show the resolved configuration, list every key with its default and range, or the presets"
 DESCRIPTION = """\
 Print the configuration that -c/--config and -s/--set resolve to (YAML), or with --list every
@@ -21,7 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args, cfg) -> int:
-    from ..config import available_presets, config_to_dict, describe_config, save_config
+    from ..config import available_presets, config_to_yaml, describe_config, save_config
 
     if args.list:
         rows = describe_config()
@@ -32,7 +30,7 @@ def run(args, cfg) -> int:
     if args.presets:
         print("\n".join(available_presets()))
         return 0
-    sys.stdout.write(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+    sys.stdout.write(config_to_yaml(cfg))
     if args.out:
         save_config(cfg, args.out)
     return 0

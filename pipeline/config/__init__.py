@@ -2,6 +2,7 @@
 
     cfg = load_config("demo", ["render.width=320", "dataset.seed=7"])
     save_config(cfg, out_dir / "config.yaml")
+    same = config_from_yaml(config_to_yaml(cfg))  # the YAML text the Luigi tasks take
 
 An unknown key, a wrong type or a value out of range raises :class:`~pipeline.errors.ConfigError`
 naming the dotted key and what was expected.
@@ -10,7 +11,9 @@ naming the dotted key and what was expected.
 from .loader import (
     available_presets,
     config_from_dict,
+    config_from_yaml,
     config_to_dict,
+    config_to_yaml,
     describe_config,
     load_config,
     save_config,
@@ -21,7 +24,9 @@ __all__ = [
     "Config",
     "available_presets",
     "config_from_dict",
+    "config_from_yaml",
     "config_to_dict",
+    "config_to_yaml",
     "describe_config",
     "load_config",
     "save_config",

@@ -136,6 +136,16 @@ def config_to_dict(cfg: Any) -> dict:
     return out
 
 
+def config_to_yaml(cfg: Config) -> str:
+    """The config as YAML text: what :func:`save_config` writes and the Luigi tasks take."""
+    return yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
+
+
+def config_from_yaml(text: str) -> Config:
+    """A validated :class:`Config` from YAML text (as :func:`config_to_yaml` writes it); empty: the defaults."""
+    return config_from_dict(yaml.safe_load(text) if text else None)
+
+
 def _read_yaml(path: Path) -> dict:
     data = read_document(path, ConfigError, "the config file")
     if data is None:
@@ -188,7 +198,7 @@ def load_config(preset: str | Path | None = None, overrides: list[str] | tuple[s
 def save_config(cfg: Config, path: str | Path) -> Path:
     """Write the resolved config as YAML (atomically) and return the path."""
     path = Path(path)
-    atomic_write_text(path, yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+    atomic_write_text(path, config_to_yaml(cfg))
     return path
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script by a blender binary: make `pipeline` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-PROGRESS_TAG = "ODAH_PROGRESS "
+from pipeline.render.common import PROGRESS_TAG  # noqa: E402 - after the path set-up above
 
 
 def emit_progress(**fields) -> None:

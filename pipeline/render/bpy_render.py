@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import bpy
 
+from pipeline.render.common import is_software
+
 #: The EEVEE engine identifier in bpy 5.0 (EEVEE Next; 'BLENDER_EEVEE_NEXT' was its 4.2-4.4 name).
 ENGINE = "BLENDER_EEVEE"
 
@@ -23,11 +25,6 @@ def gpu_info() -> dict:
         }
     except Exception as exc:  # noqa: BLE001 - report, do not fail the render over it
         return {"error": str(exc)}
-
-
-def is_software(info: dict) -> bool:
-    text = f"{info.get('renderer', '')} {info.get('device_type', '')}".lower()
-    return any(word in text for word in ("llvmpipe", "softpipe", "software", "swiftshader"))
 
 
 def require_device(device: str, info: dict) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import RenderError
+from .common import is_software
 from .launcher import run_job
 
 
@@ -33,8 +34,7 @@ class CheckReport:
 
     @property
     def software(self) -> bool:
-        text = f"{self.renderer} {self.device_type}".lower()
-        return any(w in text for w in ("llvmpipe", "softpipe", "software", "swiftshader"))
+        return is_software({"renderer": self.renderer, "device_type": self.device_type})
 
     def summary(self) -> str:
         kind = "CPU, software rasteriser" if self.software else "GPU"

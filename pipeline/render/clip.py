@@ -3,7 +3,8 @@
 The Luigi tasks and ``odah render`` call these functions; each step writes its outputs atomically:
 
 - :func:`render_frames`: the render process fills a temporary folder; only a complete set of
-  frames and masks (with ``render_result.json``) is moved to ``clips/<cid>/frames/``.
+  frames and masks (with ``render_result.json``, which also holds the clip's frame count and
+  rate) is moved to ``clips/<cid>/frames/``.
 - :func:`encode_clip`: all four videos are encoded to temporary files and moved into place only
   when every one succeeded; then ``render_info.json`` is written and the frames are removed
   (unless ``render.keep_frames``).
@@ -12,6 +13,7 @@ The Luigi tasks and ``odah render`` call these functions; each step writes its o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -25,7 +27,7 @@ import numpy as np
 from .. import axes
 from ..body.mesh import MeshSequence
 from ..errors import BodyModelError, EncodeError, RenderError
-from ..io_utils import atomic_write_text
+from ..io_utils import atomic_dir, atomic_path, atomic_write_text
 from ..layout import VIEWS, ClipPaths
 from ..log import get_logger
 from ..scene.camera import PinholeCamera, blender_projection_to_pixels
@@ -82,20 +84,23 @@ def render_frames(spec: SceneSpec, mesh: MeshSequence, cfg, paths: ClipPaths, *,
                   debug: dict[str, Any] | None = None) -> dict:
     """Render every frame of both views and their person masks into ``paths.frames_root``.
 
-    Returns the render process's result (engine, device, timings, Blender's cameras).
+    Returns the render process's result (engine, device, timings, Blender's cameras, and the
+    clip's ``frames`` count and ``fps``), also written to ``paths.frames_result``.
     """
     clip = spec.clip_id
     check_inputs(spec, mesh, cfg.render)
     manifest = manifest or load_manifest(cfg.scene.manifest or None, clip=clip)
     paths.dir.mkdir(parents=True, exist_ok=True)
-    # Absolute: the render process runs in its own working folder.
-    work = Path(tempfile.mkdtemp(prefix=".render.", suffix=".tmp", dir=paths.dir)).resolve()
-    try:
-        frames = work / "frames"
+    # Frames fill a temporary that replaces frames_root only once complete; the job files are scratch.
+    with (atomic_dir(paths.frames_root) as frames,
+          tempfile.TemporaryDirectory(prefix=".render.", suffix=".tmp", dir=paths.dir,
+                                      ignore_cleanup_errors=True) as work):
+        # Absolute: the render process runs in its own working folder.
+        frames, work = frames.resolve(), Path(work).resolve()
         frames_dirs = {v: frames / paths.frames_dir(v).name for v in VIEWS}
         masks_dirs = {v: frames / paths.mask_frames_dir(v).name for v in VIEWS}
         for d in (*frames_dirs.values(), *masks_dirs.values()):
-            d.mkdir(parents=True)
+            d.mkdir()
         job = prepare_clip_job(spec, mesh, manifest, work / "job", samples=cfg.render.samples,
                                device=cfg.render.device, frames_dirs=frames_dirs, masks_dirs=masks_dirs,
                                save_blend=work / "scene.blend" if cfg.render.save_blend else None,
@@ -108,38 +113,37 @@ def render_frames(spec: SceneSpec, mesh: MeshSequence, cfg, paths: ClipPaths, *,
                 canonical_frames(d, mesh.num_frames)
         except EncodeError as exc:
             raise RenderError(f"clip '{clip}': the render process left frames missing: {exc}") from None
+        result.update(frames=mesh.num_frames, fps=float(mesh.fps))  # what encoding needs
         atomic_write_text(frames / paths.frames_result.name, json.dumps(result, indent=1) + "\n")
         if cfg.render.save_blend:
             os.replace(work / "job" / "mesh.pc2", paths.blend_cache)
             os.replace(work / "scene.blend", paths.blend)
-        if paths.frames_root.exists():
-            shutil.rmtree(paths.frames_root)
-        os.replace(frames, paths.frames_root)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     log.info("clip %s: rendered %d frames x %d views in %.1f s (%s)", clip, mesh.num_frames, len(VIEWS),
              result["process_seconds"], result.get("gpu", {}).get("renderer", "?"))
     return result
 
 
-def encode_clip(paths: ClipPaths, cfg, frames: int, fps: float, clip: str) -> dict:
-    """Encode the rendered frames into the four videos (all or none) and write ``render_info.json``."""
+def encode_clip(paths: ClipPaths, cfg, clip: str) -> dict:
+    """Encode the rendered frames into the four videos (all or none) and write ``render_info.json``.
+
+    The frame count and rate come from ``paths.frames_result`` (:func:`render_frames` writes them).
+    """
     if not paths.frames_result.exists():
         raise EncodeError(f"clip '{clip}': no complete set of rendered frames in {paths.frames_root}")
     result = json.loads(paths.frames_result.read_text())
-    work = Path(tempfile.mkdtemp(prefix=".encode.", suffix=".tmp", dir=paths.dir))
+    if "fps" not in result:
+        raise EncodeError(f"clip '{clip}': {paths.frames_result} has no 'fps' (rendered by an older odah); "
+                          f"remove {paths.frames_root} and render the frames again")
+    frames, fps = int(result["frames"]), float(result["fps"])
     t0 = time.monotonic()
-    try:
-        jobs = []
-        for v in VIEWS:
-            jobs.append((paths.frames_dir(v), paths.video(v), cfg.render.crf, f"clip '{clip}' video_{v}"))
-            jobs.append((paths.mask_frames_dir(v), paths.masks(v), cfg.render.mask_crf, f"clip '{clip}' masks_{v}"))
+    jobs = []
+    for v in VIEWS:
+        jobs.append((paths.frames_dir(v), paths.video(v), cfg.render.crf, f"clip '{clip}' video_{v}"))
+        jobs.append((paths.mask_frames_dir(v), paths.masks(v), cfg.render.mask_crf, f"clip '{clip}' masks_{v}"))
+    with contextlib.ExitStack() as stack:  # every video to a temporary; all renamed into place only at the end
         for src, dst, crf, what in jobs:
-            encode_video(src, work / dst.name, fps, frames, crf=crf, preset=cfg.render.preset, what=what)
-        for _, dst, _, _ in jobs:  # every video succeeded: move them all into place
-            os.replace(work / dst.name, dst)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+            encode_video(src, stack.enter_context(atomic_path(dst)), fps, frames, crf=crf,
+                         preset=cfg.render.preset, what=what)
     encode_s = time.monotonic() - t0
     info = {k: result.get(k) for k in ("engine", "blender", "gpu", "width", "height", "samples", "frames",
                                        "build_seconds", "bpy_seconds", "process_seconds", "camera_check_px",
@@ -167,7 +171,7 @@ def render_clip(spec: SceneSpec, mesh: MeshSequence, keypoints: np.ndarray, name
     check_keypoints(np.asarray(keypoints), list(names), f"clip '{spec.clip_id}' keypoints", mesh.num_frames)
     spec.save(paths.scene)
     render_frames(spec, mesh, cfg, paths, manifest=manifest, debug=debug)
-    info = encode_clip(paths, cfg, mesh.num_frames, mesh.fps, spec.clip_id)
+    info = encode_clip(paths, cfg, spec.clip_id)
     t0 = time.monotonic()
     write_labels(paths, spec, keypoints, names, mesh.fps, mesh=mesh, kinematics=kinematics, scales=scales)
     info["labels_seconds"] = time.monotonic() - t0

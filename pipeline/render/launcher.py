@@ -34,10 +34,10 @@ from .. import PROJECT_ROOT
 from ..errors import RenderError
 from ..io_utils import atomic_write_text
 from ..log import get_logger
+from .common import PROGRESS_TAG
 
 log = get_logger("render")
 
-PROGRESS_TAG = "ODAH_PROGRESS "
 RESULT_NAME = "result.json"
 #: Harmless noise from Mesa's EGL on headless machines; kept in the log, left out of error tails.
 _NOISE = ("EGL_BAD_MATCH", "EGL_BAD_CONFIG")

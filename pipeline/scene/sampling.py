@@ -15,6 +15,7 @@ frustum is convex, so the whole motion is then in frame.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 
@@ -28,6 +29,7 @@ from .clothing import Manifest, load_manifest, sample_material
 from .geometry import bounds, direction, enclosing_points, heading
 from .spec import SLOTS, CameraSpec, ClothingSpec, GarmentSpec, LightSpec, RoomSpec, SceneSpec
 
+
 def clip_seed(dataset_seed: int, clip_id: str) -> int:
     """A clip's seed from (dataset seed, clip id): stable across processes and machines."""
     digest = hashlib.sha256(clip_id.encode("utf-8")).digest()
@@ -37,12 +39,11 @@ def clip_seed(dataset_seed: int, clip_id: str) -> int:
 
 
 def _check_ranges(sc) -> None:
-    for lo, hi in (("distance_factor_min", "distance_factor_max"), ("lights_min", "lights_max"),
-                   ("light_power_min", "light_power_max"), ("light_size_min", "light_size_max"),
-                   ("light_temperature_min", "light_temperature_max"), ("room_margin_min", "room_margin_max"),
-                   ("room_height_min", "room_height_max"), ("ambient_min", "ambient_max"),
-                   ("garment_offset_min", "garment_offset_max")):
-        if getattr(sc, lo) > getattr(sc, hi):
+    """Every ``X_min`` of the scene config is at most its ``X_max``."""
+    names = [f.name for f in dataclasses.fields(sc)]
+    for lo in names:
+        hi = lo.removesuffix("_min") + "_max"
+        if lo.endswith("_min") and hi in names and getattr(sc, lo) > getattr(sc, hi):
             raise SceneError(f"config scene.{lo} ({getattr(sc, lo)}) is above scene.{hi} ({getattr(sc, hi)})")
 
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 import time
 
 import luigi
-import yaml
 
-from ..config import config_to_dict, save_config
+from ..config import config_to_yaml, save_config
 from ..dataset import Unit, build_manifest, check_unit_ids, plan_units, write_manifest
 from ..errors import OdahError, TaskError
 from ..layout import Layout
@@ -62,7 +61,7 @@ def build_dataset(cfg, root=None, *, workers: int | None = None, scheduler: str 
     check_unit_ids(units)
     root.mkdir(parents=True, exist_ok=True)
     save_config(cfg, Layout(root).config)
-    text = yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
+    text = config_to_yaml(cfg)
     tasks = [clip_task(root, u, text) for u in units]
     failed: list = []
     done: list[str] = []

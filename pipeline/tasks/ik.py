@@ -14,7 +14,7 @@ from .motion import Stage1Task
 
 class IKTask(Stage1Task):
     def requires(self):
-        return {"scale": self.scale_task(), "markers": MarkersTask(**self.stage_params())}
+        return {"scale": self.scale_task(), "markers": self.per_motion(MarkersTask)}
 
     def output(self):
         mp = self.motion_paths
@@ -27,7 +27,7 @@ class IKTask(Stage1Task):
         from ..io_utils import atomic_write_text
         from ..kinematics.trc import read_trc
 
-        cfg = self.cfg()
+        cfg = self.cfg
         out = self.output()
         inp = self.input()
         if self.kind() == "opensim":  # the given coordinates, resampled: no IK
@@ -63,8 +63,8 @@ class BodyMeshTask(Stage1Task):
     (``motions/<mid>/body_fit.npz``, a :class:`~pipeline.body.mesh.MeshSequence` for the renderer)."""
 
     def requires(self):
-        return {"ik": IKTask(**self.chain_params()), "scale": self.scale_task(),
-                "markers": MarkersTask(**self.stage_params())}
+        return {"ik": self.clone(IKTask), "scale": self.scale_task(),
+                "markers": self.per_motion(MarkersTask)}
 
     def output(self):
         return luigi.LocalTarget(str(self.motion_paths.body_fit))
@@ -75,7 +75,7 @@ class BodyMeshTask(Stage1Task):
         from ..body.stage1 import body_mesh
         from ..kinematics.mot import read_mot
 
-        cfg = self.cfg()
+        cfg = self.cfg
         inp = self.input()
         body = {}
         if "body" in inp["markers"]:
@@ -88,14 +88,12 @@ class BodyMeshTask(Stage1Task):
 def run_stage1(root, subject: str, motion: str, source: str, cfg, workers: int = 1, scheduler: str = "",
                body_mesh: bool = False) -> bool:
     """Build and run the stage-1 DAG for one motion (and the body mesh when asked); True on success."""
-    import yaml
-
     from ..body.sources import parse_source
-    from ..config import config_to_dict
+    from ..config import config_to_yaml
 
     parse_source(source)  # a clear error now rather than a scheduling failure inside luigi
     task = (BodyMeshTask if body_mesh else IKTask)(root=str(root), subject=subject, motion=motion, source=source,
-                                                   config=yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+                                                   config=config_to_yaml(cfg))
     kw = build_kwargs(workers, scheduler)
     failures: list = []
 

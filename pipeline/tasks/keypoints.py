@@ -14,7 +14,7 @@ from .motion import Stage1Task
 
 class KeypointsTask(Stage1Task):
     def requires(self):
-        return {"ik": IKTask(**self.chain_params()), "scale": self.scale_task()}
+        return {"ik": self.clone(IKTask), "scale": self.scale_task()}
 
     def output(self):
         return luigi.LocalTarget(str(self.motion_paths.keypoints))
@@ -29,5 +29,5 @@ class KeypointsTask(Stage1Task):
         osim = inp["scale"]["osim"].path
         model = load_osim(osim)
         res = compute_fk(model, read_mot(inp["ik"]["mot"].path, model=model),
-                         device=self.cfg().kinematics.ik.device)
+                         device=self.cfg.kinematics.ik.device)
         atomic_savez(self.output().path, **res, units="m", frame="ground (OpenSim axes, Y up)", model=osim)

@@ -14,13 +14,13 @@ from .motion import MotionTask, Stage1Task
 
 class MarkersTask(Stage1Task):
     def requires(self):
-        return MotionTask(**self.stage_params())
+        return self.per_motion(MotionTask)
 
     def output(self):
         mp, sp = self.motion_paths, self.subject_paths
         out = {"markers": luigi.LocalTarget(str(mp.markers_trc))}
         kind = self.kind()
-        if kind in ("library", "opensim", "anny_walk") and self.cfg().markers.static:
+        if kind in ("library", "opensim", "anny_walk") and self.cfg.markers.static:
             out["static"] = luigi.LocalTarget(str(mp.static_trc))
             out["static_pose"] = luigi.LocalTarget(str(mp.static_mot))
         if kind in ("library", "opensim"):
@@ -37,7 +37,7 @@ class MarkersTask(Stage1Task):
         from ..kinematics.mot import write_mot
         from ..kinematics.trc import write_trc
 
-        cfg = self.cfg()
+        cfg = self.cfg
         source = load_source(self.motion_paths.source)
         body = subject_body(cfg, self.subject, source)
         res = make_markers(source, body, cfg, self.subject)

@@ -8,29 +8,23 @@ resolved ``config`` as YAML text (not part of the task id; saved beside the outp
 from __future__ import annotations
 
 import luigi
-import yaml
 
 from ..layout import Layout
+from .base import ConfiguredTask
 from .failures import record_failures
 
 
-class Stage1Task(luigi.Task):
+class Stage1Task(ConfiguredTask):
     """Common parameters and helpers of the stage-1 tasks."""
 
     root = luigi.Parameter(description="output root folder")
     subject = luigi.Parameter(description="subject id (a folder name)")
     motion = luigi.Parameter(description="motion id (a folder name)")
     source = luigi.Parameter(description="motion source: AMASS .npz, .trc/.c3d, .mot/.sto, library:NAME, anny:walk")
-    config = luigi.Parameter(default="", significant=False, description="resolved config (YAML text)")
     scale_motion = luigi.Parameter(
         default="", description="motion whose markers scale the subject (empty: this one); a dataset gives every "
                                 "motion of a subject the same one, so the subject is scaled once")
     scale_source = luigi.Parameter(default="", description="source of scale_motion (empty: this source)")
-
-    def cfg(self):
-        from ..config import config_from_dict
-
-        return config_from_dict(yaml.safe_load(self.config) or {}) if self.config else config_from_dict({})
 
     @property
     def layout(self) -> Layout:
@@ -49,22 +43,19 @@ class Stage1Task(luigi.Task):
 
         return parse_source(self.source, check_exists=False).kind
 
-    def stage_params(self) -> dict:
-        """Parameters of this motion's own source/markers tasks."""
-        return dict(root=self.root, subject=self.subject, motion=self.motion, source=self.source, config=self.config)
-
-    def chain_params(self) -> dict:
-        """Parameters of the tasks downstream of scaling (IK, body mesh, keypoints)."""
-        return dict(self.stage_params(), scale_motion=self.scale_motion, scale_source=self.scale_source)
+    def per_motion(self, cls: type[Stage1Task], **changes) -> Stage1Task:
+        """This motion's ``cls`` task of the per-motion kind (source, markers, scaling), which no
+        scaling motion concerns; ``changes`` override parameters. The tasks downstream of scaling
+        (IK, body mesh, keypoints) take all of this task's parameters: ``self.clone(cls)``."""
+        return self.clone(cls, **{"scale_motion": "", "scale_source": "", **changes})
 
     def scale_task(self):
         """The subject's scaling task: this motion's, or the shared ``scale_motion``'s."""
         from .scale import ScaleTask
 
         if not self.scale_motion:
-            return ScaleTask(**self.stage_params())
-        return ScaleTask(root=self.root, subject=self.subject, motion=self.scale_motion,
-                         source=self.scale_source or self.source, config=self.config)
+            return self.per_motion(ScaleTask)
+        return self.per_motion(ScaleTask, motion=self.scale_motion, source=self.scale_source or self.source)
 
 
 record_failures(Stage1Task, lambda t: {"subject": t.subject, "motion": t.motion})
@@ -81,7 +72,7 @@ class MotionTask(Stage1Task):
         from ..body.stage1 import load_motion_source
         from ..config import save_config
 
-        cfg = self.cfg()
+        cfg = self.cfg
         data = load_motion_source(self.source, cfg)
         kind = data.pop("kind")
         save_config(cfg, self.motion_paths.config)

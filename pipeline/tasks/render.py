@@ -18,7 +18,7 @@ from .scene import ClipTaskBase, SceneTask
 
 class _Outputs(ClipTaskBase):
     def scene_task(self) -> SceneTask:
-        return SceneTask(**self.clip_params())
+        return self.clone(SceneTask)
 
 
 class RenderFramesTask(_Outputs):
@@ -31,21 +31,21 @@ class RenderFramesTask(_Outputs):
         return luigi.LocalTarget(str(self.paths.frames_result))
 
     def complete(self):
-        return super().complete() or EncodeTask(**self.clip_params()).complete()
+        return super().complete() or self.clone(EncodeTask).complete()
 
     def run(self):
         from ..body.mesh import MeshSequence
         from ..render.clip import render_frames
         from ..scene.spec import load_spec
 
-        render_frames(load_spec(self.paths.scene), MeshSequence.load(self.mesh), self.cfg(), self.paths)
+        render_frames(load_spec(self.paths.scene), MeshSequence.load(self.mesh), self.cfg, self.paths)
 
 
 class EncodeTask(_Outputs):
     """The four H264 videos (front, side, and their masks) and render_info.json."""
 
     def requires(self):
-        return RenderFramesTask(**self.clip_params())
+        return self.clone(RenderFramesTask)
 
     def output(self):
         p = self.paths
@@ -53,11 +53,9 @@ class EncodeTask(_Outputs):
                                                     p.render_info)]
 
     def run(self):
-        from ..body.mesh import MeshSequence
         from ..render.clip import encode_clip
 
-        mesh = MeshSequence.load(self.mesh)
-        encode_clip(self.paths, self.cfg(), mesh.num_frames, mesh.fps, self.clip_id)
+        encode_clip(self.paths, self.cfg, self.clip_id)
 
 
 class LabelsTask(_Outputs):
@@ -88,4 +86,4 @@ class ClipTask(luigi.WrapperTask, ClipTaskBase):
     """Everything of one clip in the dataset contract."""
 
     def requires(self):
-        return [EncodeTask(**self.clip_params()), LabelsTask(**self.clip_params())]
+        return [self.clone(EncodeTask), self.clone(LabelsTask)]

@@ -16,7 +16,7 @@ from .motion import Stage1Task
 
 class ScaleTask(Stage1Task):
     def requires(self):
-        return MarkersTask(**self.stage_params())
+        return self.per_motion(MarkersTask)
 
     def output(self):
         sp = self.subject_paths
@@ -36,7 +36,7 @@ class ScaleTask(Stage1Task):
         from ..kinematics.osim_writer import write_scales_json
         from ..kinematics.trc import read_trc
 
-        cfg = self.cfg()
+        cfg = self.cfg
         out = self.output()
         inp = self.input()
         save_config(cfg, self.subject_paths.config)

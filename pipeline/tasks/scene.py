@@ -7,10 +7,10 @@ otherwise they must exist already.
 
 from __future__ import annotations
 
-
 import luigi
 
 from ..layout import Layout
+from .base import ConfiguredTask
 from .failures import record_failures
 
 
@@ -23,7 +23,7 @@ class InputFile(luigi.ExternalTask):
         return luigi.LocalTarget(self.path)
 
 
-class ClipTaskBase(luigi.Task):
+class ClipTaskBase(ConfiguredTask):
     """Parameters every per-clip task shares."""
 
     root = luigi.Parameter(description="output root (clips/<cid>/ goes under it)")
@@ -32,8 +32,6 @@ class ClipTaskBase(luigi.Task):
     keypoints = luigi.Parameter(description="keypoints npz: keypoints (T, K, 3) OpenSim metres + names")
     kinematics = luigi.Parameter(default="", description="the clip's .mot (copied as kinematics.mot)")
     scales = luigi.Parameter(default="", description="the subject's scales.json (copied)")
-    config = luigi.Parameter(default="", significant=False,
-                             description="resolved config (YAML text, as the stage-1 tasks take it); empty: defaults")
     # The stage-1 unit that produces the inputs (all empty: the inputs are existing files).
     subject = luigi.Parameter(default="", description="stage-1 subject id producing the inputs")
     motion = luigi.Parameter(default="", description="stage-1 motion id producing the inputs")
@@ -45,29 +43,15 @@ class ClipTaskBase(luigi.Task):
     def paths(self):
         return Layout(self.root).clip(self.clip_id)
 
-    def cfg(self):
-        import yaml
-
-        from ..config import config_from_dict
-
-        return config_from_dict(yaml.safe_load(self.config) or {}) if self.config else config_from_dict({})
-
-    def clip_params(self) -> dict:
-        return {k: getattr(self, k) for k in ("root", "clip_id", "mesh", "keypoints", "kinematics", "scales",
-                                               "config", "subject", "motion", "source", "scale_motion",
-                                               "scale_source")}
-
     def upstream(self) -> list[luigi.Task]:
         """Tasks (or files) producing this clip's inputs: the stage-1 unit's tasks when one is named."""
         if self.source:
             from .ik import BodyMeshTask
             from .keypoints import KeypointsTask
 
-            unit = dict(root=self.root, subject=self.subject, motion=self.motion, source=self.source,
-                        config=self.config, scale_motion=self.scale_motion, scale_source=self.scale_source)
-            # KeypointsTask requires the IK and the subject's scaling, whose outputs are the
-            # kinematics and scales files.
-            return [BodyMeshTask(**unit), KeypointsTask(**unit)]
+            # The unit's tasks take this task's stage-1 parameters. KeypointsTask requires the IK
+            # and the subject's scaling, whose outputs are the kinematics and scales files.
+            return [self.clone(BodyMeshTask), self.clone(KeypointsTask)]
         files = [self.mesh, self.keypoints] + [p for p in (self.kinematics, self.scales) if p]
         return [InputFile(p) for p in files]
 
@@ -89,4 +73,4 @@ class SceneTask(ClipTaskBase):
         from ..scene.sampling import sample_scene
 
         mesh = MeshSequence.load(self.mesh)
-        sample_scene(mesh, self.cfg(), self.clip_id).save(self.paths.scene)
+        sample_scene(mesh, self.cfg, self.clip_id).save(self.paths.scene)

@@ -3,7 +3,8 @@ import textwrap
 import pytest
 import yaml
 
-from pipeline.config import available_presets, config_to_dict, describe_config, load_config, save_config
+from pipeline.config import (available_presets, config_from_yaml, config_to_dict, config_to_yaml, describe_config,
+                             load_config, save_config)
 from pipeline.errors import ConfigError
 
 
@@ -94,6 +95,9 @@ def test_save_round_trip(tmp_path):
     assert config_to_dict(again) == config_to_dict(cfg)
     assert yaml.safe_load(out.read_text())["dataset"]["seed"] == 11
     assert not list(out.parent.glob("*.tmp*"))
+    assert config_to_yaml(cfg) == out.read_text()  # the text the Luigi tasks take
+    assert config_to_dict(config_from_yaml(config_to_yaml(cfg))) == config_to_dict(cfg)
+    assert config_to_dict(config_from_yaml("")) == config_to_dict(load_config())  # empty: the defaults
 
 
 def test_every_option_is_documented():

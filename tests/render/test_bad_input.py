@@ -31,45 +31,48 @@ def clip_inputs(small_walker):
     return mesh, kp, names, cfg, sample_scene(mesh, cfg, "bad_clip")
 
 
+def _fails_leaving_nothing(root, error, match, spec, mesh, kp, names, cfg) -> str:
+    """``render_clip`` raises ``error`` (its message matching ``match``) and leaves no outputs; the message."""
+    paths = Layout(root).clip("bad_clip")
+    with pytest.raises(error, match=match) as err:
+        render_clip(spec, mesh, kp, names, cfg, paths)
+    _no_outputs(paths)
+    return str(err.value)
+
+
 def test_nan_mesh_names_the_clip(clip_inputs, tmp_path):
     mesh, kp, names, cfg, spec = clip_inputs
     v = mesh.vertices.copy()
     v[2, 5, 1] = np.nan
     bad = dataclasses.replace(mesh, vertices=v)
-    paths = Layout(tmp_path).clip("bad_clip")
-    with pytest.raises(RenderError, match=r"clip 'bad_clip': .*'vertices' has NaN/inf values \(first at frame 2\)"):
-        render_clip(spec, bad, kp, names, cfg, paths)
-    _no_outputs(paths)
+    _fails_leaving_nothing(tmp_path, RenderError,
+                           r"clip 'bad_clip': .*'vertices' has NaN/inf values \(first at frame 2\)",
+                           spec, bad, kp, names, cfg)
 
 
 def test_nan_keypoints_name_the_clip(clip_inputs, tmp_path):
     mesh, kp, names, cfg, spec = clip_inputs
     kp = kp.copy()
     kp[1, 0, 0] = np.inf
-    paths = Layout(tmp_path).clip("bad_clip")
-    with pytest.raises(SceneError, match=r"clip 'bad_clip' keypoints: .*NaN/inf .*frame 1"):
-        render_clip(spec, mesh, kp, names, cfg, paths)
-    _no_outputs(paths)
+    _fails_leaving_nothing(tmp_path, SceneError, r"clip 'bad_clip' keypoints: .*NaN/inf .*frame 1",
+                           spec, mesh, kp, names, cfg)
 
 
 def test_fps_mismatch_and_odd_size(clip_inputs, tmp_path):
     mesh, kp, names, _, spec = clip_inputs
-    paths = Layout(tmp_path).clip("bad_clip")
-    with pytest.raises(RenderError, match=r"clip 'bad_clip': the mesh sequence runs at 60 fps but render.fps is 30"):
-        render_clip(spec, mesh, kp, names, tiny_config("render.fps=30"), paths)
-    odd = sample_scene(mesh, tiny_config("render.width=127"), "bad_clip")
-    with pytest.raises(RenderError, match="needs even width and height"):
-        render_clip(odd, mesh, kp, names, tiny_config("render.width=127"), paths)
-    _no_outputs(paths)
+    _fails_leaving_nothing(tmp_path, RenderError,
+                           r"clip 'bad_clip': the mesh sequence runs at 60 fps but render.fps is 30",
+                           spec, mesh, kp, names, tiny_config("render.fps=30"))
+    odd = tiny_config("render.width=127")
+    _fails_leaving_nothing(tmp_path, RenderError, "needs even width and height",
+                           sample_scene(mesh, odd, "bad_clip"), mesh, kp, names, odd)
 
 
 def test_missing_render_environment(clip_inputs, tmp_path):
     mesh, kp, names, _, spec = clip_inputs
     cfg = tiny_config(f"render.python={tmp_path / 'no-such-venv' / 'bin' / 'python'}")
-    paths = Layout(tmp_path).clip("bad_clip")
-    with pytest.raises(RenderError, match=r"clip 'bad_clip': render environment not found"):
-        render_clip(spec, mesh, kp, names, cfg, paths)
-    _no_outputs(paths)
+    _fails_leaving_nothing(tmp_path, RenderError, r"clip 'bad_clip': render environment not found",
+                           spec, mesh, kp, names, cfg)
 
 
 def test_crashing_render_environment(clip_inputs, tmp_path):
@@ -80,13 +83,10 @@ def test_crashing_render_environment(clip_inputs, tmp_path):
                    "echo 'ODAH_PROGRESS {\"view\": \"front\", \"done\": 1, \"total\": 8}'\n"
                    "echo 'Error: EXCEPTION_ACCESS_VIOLATION in eevee' >&2\nexit 139\n")
     exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
-    paths = Layout(tmp_path).clip("bad_clip")
-    with pytest.raises(RenderError) as err:
-        render_clip(spec, mesh, kp, names, tiny_config(f"render.python={exe}"), paths)
-    msg = str(err.value)
-    assert "clip 'bad_clip'" in msg and "exit code 139" in msg and "EXCEPTION_ACCESS_VIOLATION" in msg
-    assert paths.render_log.exists()
-    _no_outputs(paths)
+    msg = _fails_leaving_nothing(tmp_path, RenderError, "clip 'bad_clip'", spec, mesh, kp, names,
+                                 tiny_config(f"render.python={exe}"))
+    assert "exit code 139" in msg and "EXCEPTION_ACCESS_VIOLATION" in msg
+    assert Layout(tmp_path).clip("bad_clip").render_log.exists()
 
 
 @pytest.mark.slow

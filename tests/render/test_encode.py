@@ -66,15 +66,23 @@ def test_encode_clip_all_or_nothing(tmp_path):
     for v in VIEWS:
         _frames(paths.frames_dir(v), 3)
         _frames(paths.mask_frames_dir(v), 3, gray=True)
-    result = {"views": {v: {"seconds": 1.0} for v in VIEWS}, "engine": "BLENDER_EEVEE"}
+    result = {"views": {v: {"seconds": 1.0} for v in VIEWS}, "engine": "BLENDER_EEVEE", "frames": 3, "fps": 60.0}
     paths.frames_result.write_text(json.dumps(result))
     (paths.mask_frames_dir("side") / "0002.png").unlink()  # the last video cannot be made
     cfg = tiny_config("render.preset=ultrafast")
     with pytest.raises(EncodeError, match="masks_side"):
-        encode_clip(paths, cfg, 3, 60.0, "c")
+        encode_clip(paths, cfg, "c")
     assert not [p for p in paths.dir.iterdir() if p.suffix == ".mp4" or p.name.startswith(".")]
     _frames(paths.mask_frames_dir("side"), 3, gray=True)
-    info = encode_clip(paths, cfg, 3, 60.0, "c")
+    info = encode_clip(paths, cfg, "c")
     assert all(paths.video(v).exists() and paths.masks(v).exists() for v in VIEWS)
     assert not paths.frames_root.exists()  # scratch frames removed (render.keep_frames is false)
     assert info["engine"] == "BLENDER_EEVEE" and json.loads(paths.render_info.read_text())["fps"] == 60.0
+
+
+def test_encode_clip_reads_the_frame_rate_from_the_render_result(tmp_path):
+    paths = Layout(tmp_path).clip("c")
+    paths.frames_root.mkdir(parents=True)
+    paths.frames_result.write_text(json.dumps({"frames": 3}))  # written before render_result.json held fps
+    with pytest.raises(EncodeError, match=r"clip 'c': .*render_result.json has no 'fps'.*render the frames again"):
+        encode_clip(paths, tiny_config(), "c")

@@ -83,10 +83,16 @@ def test_config_ranges_are_used(walker):
     assert to_cam @ left > 0
 
 
-def test_bad_range_pair_is_config_error(walker):
+@pytest.mark.parametrize("key", ["distance_factor", "lights", "light_power", "light_size", "light_temperature",
+                                 "room_margin", "room_height", "ambient", "garment_offset"])
+def test_bad_range_pair_is_config_error(walker, key):
     mesh, _, _ = walker
-    with pytest.raises(SceneError, match="scene.lights_min .* above scene.lights_max"):
-        sample_scene(mesh, load_config(None, ["scene.lights_min=5", "scene.lights_max=2"]), "c1")
+    sc = load_config().scene
+    lo, hi = getattr(sc, f"{key}_min"), getattr(sc, f"{key}_max")
+    assert lo < hi
+    cfg = load_config(None, [f"scene.{key}_min={hi}", f"scene.{key}_max={lo}"])  # the default range swapped
+    with pytest.raises(SceneError, match=f"scene.{key}_min .* above scene.{key}_max"):
+        sample_scene(mesh, cfg, "c1")
 
 
 def test_long_walk_towards_the_front_camera_stays_in_frame():

@@ -45,6 +45,13 @@ def test_scene_task_and_failure_record(clip_params, tmp_path):
     assert not Layout(clip_params["root"]).clip("t2").scene.exists()
 
 
+def test_config_is_parsed_once_per_task(clip_params):
+    task = SceneTask(**clip_params)
+    assert task.cfg.render.width == 64 and task.cfg is task.cfg
+    assert SceneTask(**clip_params).cfg is task.cfg  # luigi hands out one instance per parameter set
+    assert task.clone(EncodeTask).param_kwargs == EncodeTask(**clip_params).param_kwargs
+
+
 @pytest.mark.slow
 def test_clip_task_makes_the_whole_clip(clip_params):
     task = ClipTask(**clip_params)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pipeline.config import load_config
-from pipeline.errors import MarkerLayoutError, MotionSourceError
+from pipeline.errors import KinematicsError, MarkerLayoutError, MotionSourceError
 from pipeline.layout import Layout
 from pipeline.tasks.ik import run_stage1
 from tests.body.amass_fixture import write_amass
@@ -81,3 +81,12 @@ def test_opensim_motion_with_nans_and_missing_files(tmp_path):
         run_stage1(tmp_path / "out", "s01", "m", str(tmp_path / "nope.npz"), cfg)
     with pytest.raises(MotionSourceError, match="library:nosuch"):
         run_stage1(tmp_path / "out", "s01", "m", "library:nosuch", cfg)
+
+
+def test_scaling_from_a_static_trial_needs_its_pose(tmp_path):
+    from pipeline.body.stage1 import scale_subject
+
+    out = [tmp_path / n for n in ("scaled.osim", "scales.json", "report.json")]
+    with pytest.raises(KinematicsError, match=r"static trial needs its known pose \(static_q\)"):
+        scale_subject(load_config(), None, *out, mass=None, height=None, static=object())
+    assert not list(tmp_path.iterdir())
