@@ -96,6 +96,15 @@ def main(argv: list[str] | None = None) -> int:
         else:
             log.error("%s", exc)
         return exc.exit_code
+    except OSError as exc:
+        # the operating system refused a file (a folder where a file belongs, no permission, a
+        # full disk): the path and the reason are the message, the traceback is for --verbose
+        if args.verbose:
+            log.exception("%s", exc)
+        else:
+            where = exc.filename2 or exc.filename
+            log.error("%s%s", f"{where}: " if where else "", exc.strerror or exc)
+        return 1
     except KeyboardInterrupt:
         log.error("interrupted")
         return 130

@@ -14,10 +14,49 @@ from pathlib import Path
 from typing import Iterator
 
 
+def _umask() -> int:
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
 def _tmp_sibling(path: Path, suffix: str = "") -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + suffix, dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + suffix, dir=path.parent)
+    except OSError as exc:
+        raise _naming(exc, path) from exc
+    # mkstemp makes 0600 files; outputs get the permissions any new file would (datasets are shared)
+    os.fchmod(fd, 0o666 & ~_umask())
     os.close(fd)
     return Path(tmp)
+
+
+def _naming(exc: OSError, path: Path) -> OSError:
+    """``exc`` re-aimed at the path the user asked for, not at a hidden temporary beside it."""
+    return type(exc)(exc.errno, exc.strerror, str(path))
+
+
+def check_output(path: str | Path, error: type[Exception], what: str = "output") -> Path:
+    """Fail early, before any work, if ``path`` cannot be written as a file.
+
+    ``path`` must not be a folder, and its nearest existing ancestor must be a folder in which a
+    file can be created (tested by creating and removing one). Missing folders are fine: writers
+    create them. Raises ``error`` naming the path and the reason.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise error(f"{path}: {what} is an existing folder; give a file name")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise error(f"{path}: cannot write {what}: {parent} is not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as exc:
+        raise error(f"{path}: cannot write {what} in {parent} ({exc.strerror or exc})") from None
+    return path
 
 
 @contextlib.contextmanager
@@ -32,7 +71,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp = _tmp_sibling(path, path.suffix)
     try:
         yield tmp
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise _naming(exc, path) from exc
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
@@ -44,7 +86,11 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; on success it replaces ``path`` whole."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    except OSError as exc:
+        raise _naming(exc, path) from exc
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700 folders
     try:
         yield tmp
         if path.exists():

@@ -42,3 +42,12 @@ def test_axes_round_trip():
     assert np.allclose(axes.opensim_to_blender([1, 0, 0]), [0, -1, 0])
     for r in (axes.OPENSIM_TO_BLENDER, axes.SMPL_TO_OPENSIM):
         assert np.isclose(np.linalg.det(r), 1.0)
+
+
+def test_an_unwritable_output_is_one_line_naming_the_path(tmp_path, capsys):
+    from pipeline.cli import main
+
+    (tmp_path / "out.yaml").mkdir()
+    assert main(["config", "--out", str(tmp_path / "out.yaml")]) != 0
+    err = capsys.readouterr().err
+    assert str(tmp_path / "out.yaml") in err and "Traceback" not in err and ".tmp" not in err

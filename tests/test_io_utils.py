@@ -1,8 +1,10 @@
+import os
 import re
+import stat
 
 import pytest
 
-from pipeline.io_utils import atomic_dir, atomic_path, atomic_write_text, read_xml
+from pipeline.io_utils import atomic_dir, atomic_path, atomic_write_text, check_output, read_xml
 
 
 class _StageError(Exception):
@@ -58,3 +60,44 @@ def test_read_xml_errors_name_the_file(tmp_path):
     bad.write_text("<OpenSimDocument><Model")
     with pytest.raises(_StageError, match=rf"^setup\.xml: {re.escape(str(bad))}: the task set is not valid XML \(.*line 1"):
         read_xml(bad, _StageError, "the task set", prefix="setup.xml: ")
+
+
+def test_outputs_get_the_umask_permissions_not_private_ones(tmp_path):
+    old = os.umask(0o022)
+    try:
+        f = atomic_write_text(tmp_path / "a.txt", "x")
+        with atomic_dir(tmp_path / "d") as tmp:
+            (tmp / "f").write_text("y")
+        os.umask(0o027)
+        g = atomic_write_text(tmp_path / "b.txt", "x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(f.stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o755
+    assert stat.S_IMODE(g.stat().st_mode) == 0o640
+
+
+def test_atomic_path_errors_name_the_requested_path_not_the_temporary(tmp_path):
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(IsADirectoryError) as info:
+        atomic_write_text(tmp_path / "taken", "x")
+    assert info.value.filename == str(tmp_path / "taken")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+def test_check_output_refuses_what_cannot_be_written(tmp_path):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_text("")
+    assert check_output(tmp_path / "new" / "deeper" / "a.mot", _StageError) == tmp_path / "new" / "deeper" / "a.mot"
+    assert not (tmp_path / "new").exists()  # checking creates nothing
+    with pytest.raises(_StageError, match=r"folder.*is an existing folder"):
+        check_output(tmp_path / "folder", _StageError)
+    with pytest.raises(_StageError, match=r"a\.mot: cannot write motion: .*file is not a folder"):
+        check_output(tmp_path / "file" / "a.mot", _StageError, "motion")
+    if os.geteuid() != 0:  # root writes anywhere; /proc refuses everyone
+        (tmp_path / "ro").mkdir(mode=0o555)
+        with pytest.raises(_StageError, match="cannot write"):
+            check_output(tmp_path / "ro" / "a.mot", _StageError)
+    with pytest.raises(_StageError, match="cannot write"):
+        check_output("/proc/odah_cannot_write_here.mot", _StageError)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "folder"] + (["ro"] if os.geteuid() else [])
