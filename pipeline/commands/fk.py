@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from . import check_outputs
+
 HELP = "forward kinematics: a .mot on an OpenSim model -> markers, joint centres, body COMs per frame (.npz)"
 DESCRIPTION = """\
 Runs odah's torch forward kinematics (OpenSim's conventions, checked against OpenSim 4.6) on every
@@ -71,6 +73,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args, cfg) -> int:
+    from ..errors import KinematicsError
     from ..io_utils import atomic_savez
     from ..kinematics.labels import compute_fk
     from ..kinematics.mot import read_mot
@@ -78,6 +81,7 @@ def run(args, cfg) -> int:
     from ..log import get_logger
 
     log = get_logger("fk")
+    check_outputs(KinematicsError, {"--out": args.out})
     model_path = resolve_model(getattr(args, "model", None), cfg)
     model = load_osim(model_path)
     motion = read_mot(args.motion, model=model)

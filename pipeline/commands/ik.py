@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from ..kinematics.ik_report import write_ik_report
+from . import check_outputs
 from .fk import add_model_argument, resolve_model, torch_device
 
 HELP = "inverse kinematics: markers (.trc/.c3d) on an OpenSim model -> joint angles (.mot) + error report"
@@ -123,6 +124,7 @@ def run(args, cfg) -> int:
     model_path = resolve_model(getattr(args, "model", None), cfg)
     out = Path(args.out)
     rep = report_path(out, args.report)
+    check_outputs(KinematicsError, {"--out": out, "--report": rep})
     setup = Path(args.setup) if args.setup else None
     if setup is not None and not setup.is_file():
         raise KinematicsError(f"IK setup {setup} not found")

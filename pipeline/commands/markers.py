@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from . import check_outputs
+
 HELP = "motion source (AMASS, .trc/.c3d, .mot, library:NAME, anny:walk) -> marker trajectories (.trc)"
 DESCRIPTION = """\
 Turns a motion into the markers that stage 1 scales and solves IK on, in OpenSim axes (Y up),
@@ -47,11 +49,14 @@ def run(args, cfg) -> int:
     import dataclasses
 
     from ..body.stage1 import _skeleton, load_motion_source, make_markers, subject_body
+    from ..errors import MotionSourceError
     from ..kinematics.mot import write_mot
     from ..kinematics.trc import write_trc
     from ..log import get_logger
 
     log = get_logger("markers")
+    check_outputs(MotionSourceError, {"--out": args.out, "--static": args.static, "--reference": args.reference,
+                                      "--mesh": args.mesh})
     motion = dataclasses.replace(
         cfg.motion, fps=args.fps or cfg.motion.fps,
         max_seconds=cfg.motion.max_seconds if args.seconds is None else args.seconds,

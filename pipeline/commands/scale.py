@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from . import check_outputs
 from .fk import add_model_argument, resolve_model, torch_device
 from .ik import _cfg_default, read_markers
 
@@ -137,8 +138,7 @@ def run(args, cfg) -> int:
         raise KinematicsError(f"--height {height}: expected metres (e.g. 1.78), not millimetres")
     out = Path(args.out)
     scales_out = Path(args.scales_out) if args.scales_out else out.with_name("scales.json")
-    if scales_out.resolve() == out.resolve():
-        raise KinematicsError("--scales-out must differ from --out")
+    check_outputs(KinematicsError, {"--out": out, "--scales-out": scales_out})
     setup = Path(args.setup) if args.setup else None
     if setup is not None and not setup.is_file():
         raise KinematicsError(f"scale setup {setup} not found")
