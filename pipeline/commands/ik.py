@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from ..kinematics.ik_report import write_ik_report
-from . import check_outputs
+from . import atomic_outputs, check_outputs
 from .fk import add_model_argument, resolve_model, torch_device
 
 HELP = "inverse kinematics: markers (.trc/.c3d) on an OpenSim model -> joint angles (.mot) + error report"
@@ -113,7 +113,6 @@ def run(args, cfg) -> int:
     import tempfile
 
     from ..errors import KinematicsError
-    from ..io_utils import atomic_path
     from ..kinematics.mot import write_mot
     from ..kinematics.trc import write_trc
     from ..log import get_logger
@@ -148,10 +147,12 @@ def run(args, cfg) -> int:
             tr = None
             if time_range is not None:
                 tr = (max(time_range[0], float(markers.times[0])), min(time_range[1], float(markers.times[-1])))
-            res = run_ik_tool(model_path, trc, out, setup_xml=setup, time_range=tr, markers=trc_markers)
-        write_ik_report(rep, backend="opensim", model=model_path, markers=Path(args.markers), times=res.times,
-                        rmse=res.marker_rmse, max_err=res.marker_max, marker_names=res.marker_names,
-                        seconds=res.seconds, extra={"setup": str(setup) if setup else None})
+            with atomic_outputs(out, rep) as (tmp_mot, tmp_rep):
+                res = run_ik_tool(model_path, trc, tmp_mot, setup_xml=setup, time_range=tr, markers=trc_markers)
+                write_ik_report(tmp_rep, backend="opensim", model=model_path, markers=Path(args.markers),
+                                times=res.times, rmse=res.marker_rmse, max_err=res.marker_max,
+                                marker_names=res.marker_names, seconds=res.seconds,
+                                extra={"setup": str(setup) if setup else None})
         n = res.motion.n_frames
         rmse = res.marker_rmse
     else:
@@ -161,9 +162,9 @@ def run(args, cfg) -> int:
             dtype=getattr(args, "dtype", None) or icfg.dtype, max_iterations=icfg.max_iterations,
             tolerance=icfg.tolerance, time_range=time_range,
             **{k: getattr(icfg, k) for k in ("stride", "batch_frames") if hasattr(icfg, k)})
-        with atomic_path(out) as tmp_mot:
+        with atomic_outputs(out, rep) as (tmp_mot, tmp_rep):
             write_mot(tmp_mot, motion)
-            write_ik_report(rep, backend="torch", model=model_path, markers=Path(args.markers), times=motion.times,
+            write_ik_report(tmp_rep, backend="torch", model=model_path, markers=Path(args.markers), times=motion.times,
                             rmse=res.marker_rmse, max_err=res.marker_max, marker_names=res.marker_names,
                             seconds=seconds, extra={"setup": str(setup) if setup else None,
                                                     "converged_frames": int(res.converged.sum())})

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from . import check_outputs
+from . import atomic_outputs, check_outputs
 
 HELP = "motion source (AMASS, .trc/.c3d, .mot, library:NAME, anny:walk) -> marker trajectories (.trc)"
 DESCRIPTION = """\
@@ -67,23 +68,23 @@ def run(args, cfg) -> int:
     source = load_motion_source(cfg.motion.source, cfg)
     body = subject_body(cfg, args.subject, source)
     res = make_markers(source, body, cfg, args.subject)
-    write_trc(args.out, res.motion)
+    asked = {"--static": (args.static, res.static, "this source has no static trial (only Anny-driven sources do)"),
+             "--reference": (args.reference, res.reference, "this source has no driving coordinates"),
+             "--mesh": (args.mesh, res.mesh, "this source has no body mesh")}
+    for flag, (path, value, why) in asked.items():
+        if path and value is None:
+            log.warning("%s: %s", flag, why)
+    static, reference, mesh = (path if value is not None else None for path, value, _ in asked.values())
+    with atomic_outputs(args.out, static, reference, mesh) as (tmp_out, tmp_static, tmp_reference, tmp_mesh):
+        write_trc(tmp_out, res.motion, name=Path(args.out).name)
+        if static:
+            write_trc(tmp_static, res.static, name=Path(static).name)
+        if reference:
+            write_mot(tmp_reference, res.reference, model=_skeleton(cfg)[0])
+        if mesh:
+            res.mesh.save(tmp_mesh)
     log.info("wrote %s: %d markers x %d frames at %g Hz", args.out, len(res.motion.names), res.motion.n_frames,
              res.motion.rate)
-    if args.static:
-        if res.static is None:
-            log.warning("--static: this source has no static trial (only Anny-driven sources do)")
-        else:
-            write_trc(args.static, res.static)
-            log.info("wrote %s (static trial, %d frames)", args.static, res.static.n_frames)
-    if args.reference:
-        if res.reference is None:
-            log.warning("--reference: this source has no driving coordinates")
-        else:
-            write_mot(args.reference, res.reference, model=_skeleton(cfg)[0])
-    if args.mesh:
-        if res.mesh is None:
-            log.warning("--mesh: this source has no body mesh")
-        else:
-            res.mesh.save(args.mesh)
+    if static:
+        log.info("wrote %s (static trial, %d frames)", static, res.static.n_frames)
     return 0

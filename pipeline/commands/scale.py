@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from . import check_outputs
+from . import atomic_outputs, check_outputs
 from .fk import add_model_argument, resolve_model, torch_device
 from .ik import _cfg_default, read_markers
 
@@ -61,7 +61,6 @@ def _torch_scale(model_path: Path, markers, out: Path, scales_out: Path, *, mass
                  fit_offsets, device, marker_noise: float = 0.02) -> dict:
     import numpy as np
 
-    from ..io_utils import atomic_path
     from ..kinematics.osim import load_osim
     from ..kinematics.osim_writer import write_scaled_osim, write_scales_json
     from ..kinematics.scaling import scale_torch
@@ -76,7 +75,7 @@ def _torch_scale(model_path: Path, markers, out: Path, scales_out: Path, *, mass
         kwargs["device"] = device
     res = scale_torch(model, markers.positions, markers.names, **kwargs)
     offsets = res.marker_offsets if fit_offsets else None
-    with atomic_path(out) as tmp_osim, atomic_path(scales_out) as tmp_json:
+    with atomic_outputs(out, scales_out) as (tmp_osim, tmp_json):
         write_scaled_osim(model_path, res.scales, tmp_osim, marker_offsets=offsets, mass=mass or None)
         write_scales_json(tmp_json, res.scales, marker_offsets=offsets, mass=mass or None, height=height or None,
                           model=str(model_path), method="torch",
@@ -88,13 +87,12 @@ def _opensim_scale(model_path: Path | None, markers_path: Path | None, markers, 
                    scales_out: Path, *, mass, height, units) -> dict:
     """OpenSim's ScaleTool; ``markers``: what ``markers_path`` holds (read by the caller), or None."""
     from ..errors import KinematicsError
-    from ..io_utils import atomic_path
     from ..kinematics.opensim_tools import run_scale, run_scale_tool
     from ..kinematics.osim_writer import write_scales_json
     from ..kinematics.trc import write_trc
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    # the tool's files in the system's temporary folder: a failure leaves nothing beside --out
+    work = Path(tempfile.mkdtemp(prefix="odah-scale-"))
     try:
         trc, trc_markers = markers_path, markers
         if trc is not None and (trc.suffix.lower() != ".trc" or units):
@@ -111,7 +109,7 @@ def _opensim_scale(model_path: Path | None, markers_path: Path | None, markers, 
                             markers=trc_markers)
         if not res.scales:
             raise KinematicsError(f"OpenSim ScaleTool ({setup}) wrote no scale factors")
-        with atomic_path(out) as tmp_osim, atomic_path(scales_out) as tmp_json:
+        with atomic_outputs(out, scales_out) as (tmp_osim, tmp_json):
             shutil.copyfile(res.model_path, tmp_osim)
             write_scales_json(tmp_json, res.scales, mass=mass or None, height=height or None,
                               model=str(model_path) if model_path else None, method="opensim",

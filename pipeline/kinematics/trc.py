@@ -376,11 +376,12 @@ def _fmt(v: float, decimals: int) -> str:
     return "" if not math.isfinite(v) else f"{v:.{decimals}f}"
 
 
-def write_trc(path: str | Path, data: MarkerData, units: str = "m") -> Path:
+def write_trc(path: str | Path, data: MarkerData, units: str = "m", name: str | None = None) -> Path:
     """Write ``data`` as a TRC file OpenSim reads, atomically. Returns the path.
 
     units: 'm' (default), 'cm' or 'mm'. Missing samples (NaN) are written as blank cells, which
-    OpenSim reads back as NaN.
+    OpenSim reads back as NaN. name: the file name the header records (default: ``path``'s; give
+    the final name when ``path`` is a temporary).
     """
     path = Path(path)
     scale = unit_scale(units, "write_trc units")
@@ -393,7 +394,7 @@ def write_trc(path: str | Path, data: MarkerData, units: str = "m") -> Path:
     t, m = data.n_frames, data.n_markers
     rate = f"{data.rate:.6g}"
     out = [
-        f"PathFileType\t4\t(X/Y/Z)\t{path.name}",
+        f"PathFileType\t4\t(X/Y/Z)\t{name or path.name}",
         "DataRate\tCameraRate\tNumFrames\tNumMarkers\tUnits\tOrigDataRate\tOrigDataStartFrame\tOrigNumFrames",
         f"{rate}\t{rate}\t{t}\t{m}\t{units}\t{rate}\t{int(data.frame_numbers[0])}\t{t}",
         "Frame#\tTime\t" + "\t\t\t".join(data.names) + "\t\t",

@@ -78,3 +78,39 @@ def test_unwritable_outputs_fail_before_any_work(inputs, capsys, monkeypatch):
             assert rc == 1, argv
             assert "Traceback" not in err and says in err and flag in err, (argv, err)
             assert _files(d) == before, argv  # nothing written, no folder made
+
+
+def test_outputs_appear_together_or_not_at_all(tmp_path):
+    from pipeline.commands import atomic_outputs
+
+    a, b = tmp_path / "a.mot", tmp_path / "sub" / "b.json"
+    with pytest.raises(RuntimeError):
+        with atomic_outputs(a, None, b) as (ta, none, tb):
+            assert none is None
+            ta.write_text("a")
+            tb.write_text("b")
+            raise RuntimeError("the work failed")
+    assert _files(tmp_path) == ["sub"]  # the writer made b's folder; no file, no temporary
+    # one rename fails (a folder appeared where a goes) after b's succeeded: b is removed again
+    with pytest.raises(OSError):
+        with atomic_outputs(a, b) as (ta, tb):
+            ta.write_text("a")
+            tb.write_text("b")
+            a.mkdir()
+            (a / "x").write_text("x")
+    assert _files(tmp_path) == ["a.mot", "a.mot/x", "sub"]
+    with atomic_outputs(tmp_path / "c.mot", b) as (tc, tb):
+        tc.write_text("c")
+        tb.write_text("b")
+    assert (tmp_path / "c.mot").read_text() == "c" and b.read_text() == "b"
+
+
+def test_markers_writes_every_output_with_its_own_name(tmp_path):
+    from pipeline.kinematics.trc import read_trc
+
+    out, static = tmp_path / "w.trc", tmp_path / "s.trc"
+    assert main(["markers", "library:walking", "--out", str(out), "--static", str(static),
+                 "--fps", "10", "--seconds", "0.2", "-s", "body.shape=average"]) == 0
+    assert _files(tmp_path) == ["s.trc", "w.trc"]
+    assert out.read_text().splitlines()[0].endswith("\tw.trc")  # not the temporary's name
+    assert static.read_text().splitlines()[0].endswith("\ts.trc") and read_trc(static).n_frames >= 1
