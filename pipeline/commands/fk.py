@@ -29,10 +29,17 @@ def add_model_argument(p: argparse.ArgumentParser) -> None:
 
 
 def resolve_model(spec: str | None, cfg) -> Path:
-    """The .osim path of ``--model`` (or the config's kinematics.model); 'generic' is the shipped model."""
-    from ..kinematics.generic_model import resolve_model as resolve
+    """The .osim path of ``--model`` (or the config's kinematics.model); 'generic' is the shipped model.
 
-    return resolve(spec, "--model") if spec else resolve(cfg.kinematics.model)
+    The file is checked to be an OpenSim document with a version before any backend (OpenSim's
+    own errors on such files are cryptic) reads it.
+    """
+    from ..kinematics.generic_model import resolve_model as resolve
+    from ..kinematics.osim import osim_document
+
+    path = resolve(spec, "--model") if spec else resolve(cfg.kinematics.model)
+    osim_document(path, None, "model")
+    return path
 
 
 def torch_device(name: str):

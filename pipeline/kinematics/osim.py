@@ -660,8 +660,11 @@ def _builtin_transform(tag: str, names: list[str]):
     return axes, mtypes, n
 
 
-def _document(path: Path | None, text: str | None, what: str) -> tuple[ET.Element, int]:
-    """The root of an OpenSim XML document (the file ``path``, or ``text``) and its version."""
+def osim_document(path: Path | None, text: str | None, what: str) -> tuple[ET.Element, int]:
+    """The root of an OpenSim XML document (the file ``path``, or ``text``) and its version.
+
+    Checked here, before OpenSim sees the file (its own errors on a missing version are cryptic).
+    """
     if text is None:
         root = read_xml(path, KinematicsError, what)
     else:
@@ -670,11 +673,17 @@ def _document(path: Path | None, text: str | None, what: str) -> tuple[ET.Elemen
         except ET.ParseError as e:
             raise KinematicsError(f"{path or '<string>'}: {what} is not valid XML ({e})") from None
     if root.tag != "OpenSimDocument":
-        raise KinematicsError(f"{path or '<string>'}: root element is <{root.tag}>, expected <OpenSimDocument>")
+        raise KinematicsError(f"{path or '<string>'}: not an OpenSim {what} (root element is <{root.tag}>, "
+                              "expected <OpenSimDocument>)")
+    where = path or "<string>"
+    if root.get("Version") is None:
+        raise KinematicsError(f"{where}: <OpenSimDocument> has no Version attribute (OpenSim writes e.g. "
+                              '<OpenSimDocument Version="40000">); is this an OpenSim file?')
     try:
-        version = int(root.get("Version", "0"))
+        version = int(root.get("Version"))
     except ValueError:
-        version = 0
+        raise KinematicsError(f"{where}: <OpenSimDocument> Version {root.get('Version')!r} is not an integer "
+                              "(e.g. 40000)") from None
     return root, version
 
 
@@ -687,7 +696,7 @@ def load_osim(path: str | Path | None = None, *, text: str | None = None) -> Osi
     p = Path(path) if path is not None else None
     if p is not None and text is None and not p.is_file():
         raise KinematicsError(f"{p}: model file not found")
-    root, version = _document(p, text, "model")
+    root, version = osim_document(p, text, "model")
     if version < 40000:
         if p is None:
             raise KinematicsError("<string>: OpenSim 3.x format (Version < 40000) is not supported")
@@ -755,7 +764,7 @@ def load_marker_set(path: str | Path, model: OsimModel | None = None) -> list[Ma
     p = Path(path)
     if not p.is_file():
         raise KinematicsError(f"{p}: marker set file not found")
-    root, _ = _document(p, None, "marker set")
+    root, _ = osim_document(p, None, "marker set")
     ms = root if root.tag == "MarkerSet" else root.find("MarkerSet")
     if ms is None:
         raise KinematicsError(f"{p}: no <MarkerSet> element")

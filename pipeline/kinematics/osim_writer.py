@@ -42,6 +42,7 @@ from ..errors import KinematicsError
 from ..io_utils import atomic_path, atomic_write_text, read_document, read_xml
 from ..log import get_logger
 from .mot import function_element, motion_types_from_xml
+from .osim import osim_document
 
 log = get_logger("kinematics.osim_writer")
 
@@ -312,10 +313,9 @@ def _geometry_scale(model: _Model, frame_comp: _Comp, s: np.ndarray) -> None:
 # ----------------------------------------------------------------------------------------------
 
 def _load_xml(src: Path) -> ET.ElementTree:
-    root = read_xml(src, KinematicsError, "model")
-    if root.tag != "OpenSimDocument" or root.find("Model") is None:
+    root, version = osim_document(src, None, "model")
+    if root.find("Model") is None:
         raise KinematicsError(f"{src}: not an OpenSim model (expected <OpenSimDocument><Model>)")
-    version = int(root.get("Version", "0") or 0)
     if version < 40000:
         from .opensim_tools import upgrade_osim
 

@@ -314,3 +314,16 @@ def test_generic_model_fk_then_ik_round_trip(tmp_path, capsys):
                                                               "hip_flexion_l", "knee_angle_l", "lumbar_extension")]
         err = np.abs(got.values - q)[:, major]
         assert np.rad2deg(err).max() < 1.0, backend
+
+
+def test_opensim_backend_gets_no_versionless_model(tmp_path, capsys):
+    bad = tmp_path / "garbage.osim"
+    bad.write_text("<OpenSimDocument><Model name='x'/></OpenSimDocument>")
+    trc = tmp_path / "w.trc"
+    trc.write_text("x")
+    for argv in (["ik", "--backend", "opensim", "--markers", trc, "--out", tmp_path / "a.mot"],
+                 ["scale", "--backend", "opensim", "--static", trc, "--mass", "70", "--out", tmp_path / "s.osim"]):
+        rc = main([str(a) for a in [*argv, "--model", bad]])
+        err = capsys.readouterr().err
+        assert rc == 1 and "garbage.osim: <OpenSimDocument> has no Version attribute" in err, err
+        assert "std::exception" not in err

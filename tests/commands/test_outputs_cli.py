@@ -114,3 +114,4 @@ def test_markers_writes_every_output_with_its_own_name(tmp_path):
     assert _files(tmp_path) == ["s.trc", "w.trc"]
     assert out.read_text().splitlines()[0].endswith("\tw.trc")  # not the temporary's name
     assert static.read_text().splitlines()[0].endswith("\ts.trc") and read_trc(static).n_frames >= 1
+

@@ -109,6 +109,26 @@ def test_closed_loop_and_file_errors(tmp_path):
         load_osim(other)
 
 
+def test_missing_or_bad_version_is_named_before_opensim_sees_the_file(tmp_path, monkeypatch):
+    import pipeline.kinematics.opensim_tools as opensim_tools
+
+    def never(*a, **k):
+        raise AssertionError("handed to OpenSim")
+
+    monkeypatch.setattr(opensim_tools, "upgrade_osim", never)
+    bad = tmp_path / "garbage.osim"
+    out = tmp_path / "out.osim"
+    for doc, message in (("<OpenSimDocument><Model name='x'/></OpenSimDocument>", "has no Version attribute"),
+                         ("<OpenSimDocument Version='4.0'><Model name='x'/></OpenSimDocument>",
+                          "Version '4.0' is not an integer")):
+        bad.write_text(doc)
+        for read in (load_osim, lambda p: write_scaled_osim(p, {}, out)):
+            with pytest.raises(KinematicsError, match=message) as info:
+                read(bad)
+            assert "garbage.osim" in str(info.value)
+    assert not out.exists()
+
+
 def test_disabled_constraint_is_ignored(tmp_path):
     p = _broken(tmp_path, ("<isEnforced>true</isEnforced>", "<isEnforced>false</isEnforced>"))
     assert load_osim(p).constraints == []
