@@ -1,11 +1,33 @@
-"""One module per ``odah`` subcommand (see :mod:`pipeline.cli`), and what they share: checking
-outputs before the work starts and writing them all or none."""
+"""One module per ``odah`` subcommand (see :mod:`pipeline.cli`), and what they share: flags that
+set config keys, checking outputs before the work starts and writing them all or none."""
 
 from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
+
+
+def set_from_flags(cfg, flags: dict[str, tuple[str, Any]]):
+    """``cfg`` with each flag's value set on its config key, validated as ``-s KEY=VALUE`` is
+    (type, range, choices), the message naming the flag too.
+
+    flags: {flag: (dotted config key, value)}; a value of None (the flag not given) is skipped.
+    """
+    from ..config import config_from_dict
+    from ..errors import ConfigError
+
+    for flag, (key, value) in flags.items():
+        if value is None:
+            continue
+        nested = value
+        for k in reversed(key.split(".")):
+            nested = {k: nested}
+        try:
+            cfg = config_from_dict(nested, cfg)
+        except ConfigError as exc:
+            raise ConfigError(f"{flag} {value}: {exc}") from None
+    return cfg
 
 
 def check_outputs(error: type[Exception], outputs: dict[str, str | Path | None]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from . import check_outputs
+from . import check_outputs, set_from_flags
 
 HELP = "forward kinematics: a .mot on an OpenSim model -> markers, joint centres, body COMs per frame (.npz)"
 DESCRIPTION = """\
@@ -69,6 +69,17 @@ def scale_table(model, scales_json: str | Path | None):
     return np.stack([doc["scales"].get(b, np.ones(3)) for b in model.body_names])
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_argument(p)
     p.add_argument("--motion", metavar="A.mot", required=True, help="coordinates (.mot/.sto; degrees per inDegrees)")
@@ -76,7 +87,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scales", metavar="scales.json", help="per-body scale factors to apply to the model first")
     p.add_argument("--device", default=argparse.SUPPRESS, choices=("cpu", "cuda"),
                    help="torch device (default: config kinematics.ik.device = 'cpu')")
-    p.add_argument("--batch", type=int, default=4096, metavar="FRAMES", help="frames per FK batch")
+    p.add_argument("--batch", type=positive_int, default=4096, metavar="FRAMES", help="frames per FK batch")
 
 
 def run(args, cfg) -> int:
@@ -92,7 +103,8 @@ def run(args, cfg) -> int:
     model_path = resolve_model(getattr(args, "model", None), cfg)
     model = load_osim(model_path)
     motion = read_mot(args.motion, model=model)
-    device = torch_device(getattr(args, "device", None) or cfg.kinematics.ik.device)
+    cfg = set_from_flags(cfg, {"--device": ("kinematics.ik.device", getattr(args, "device", None))})
+    device = torch_device(cfg.kinematics.ik.device)
     res = compute_fk(model, motion, scale_table(model, args.scales), device=device, batch=args.batch)
     out = atomic_savez(args.out, **res, units="m", frame="ground (OpenSim axes, Y up)", model=str(model_path),
                        motion=str(Path(args.motion).resolve()))

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from ..kinematics.ik_report import write_ik_report
-from . import atomic_outputs, check_outputs
+from . import atomic_outputs, check_outputs, set_from_flags
 from .fk import add_model_argument, resolve_model, torch_device
 
 HELP = "inverse kinematics: markers (.trc/.c3d) on an OpenSim model -> joint angles (.mot) + error report"
@@ -118,8 +118,10 @@ def run(args, cfg) -> int:
     from ..log import get_logger
 
     log = get_logger("ik")
+    cfg = set_from_flags(cfg, {f"--{key}": (f"kinematics.ik.{key}", getattr(args, key, None))
+                               for key in ("backend", "device", "dtype")})
     icfg = cfg.kinematics.ik
-    backend = getattr(args, "backend", None) or icfg.backend
+    backend = icfg.backend
     model_path = resolve_model(getattr(args, "model", None), cfg)
     out = Path(args.out)
     rep = report_path(out, args.report)
@@ -158,8 +160,7 @@ def run(args, cfg) -> int:
     else:
         motion, res, seconds = run_torch_ik(
             model_path, markers, setup=setup, scales_json=args.scales,
-            device=torch_device(getattr(args, "device", None) or icfg.device),
-            dtype=getattr(args, "dtype", None) or icfg.dtype, max_iterations=icfg.max_iterations,
+            device=torch_device(icfg.device), dtype=icfg.dtype, max_iterations=icfg.max_iterations,
             tolerance=icfg.tolerance, time_range=time_range,
             **{k: getattr(icfg, k) for k in ("stride", "batch_frames") if hasattr(icfg, k)})
         with atomic_outputs(out, rep) as (tmp_mot, tmp_rep):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from . import atomic_outputs, check_outputs
+from . import atomic_outputs, check_outputs, set_from_flags
 
 HELP = "motion source (AMASS, .trc/.c3d, .mot, library:NAME, anny:walk) -> marker trajectories (.trc)"
 DESCRIPTION = """\
@@ -47,8 +47,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args, cfg) -> int:
-    import dataclasses
-
     from ..body.stage1 import _skeleton, load_motion_source, make_markers, subject_body
     from ..errors import MotionSourceError
     from ..kinematics.mot import write_mot
@@ -58,13 +56,10 @@ def run(args, cfg) -> int:
     log = get_logger("markers")
     check_outputs(MotionSourceError, {"--out": args.out, "--static": args.static, "--reference": args.reference,
                                       "--mesh": args.mesh})
-    motion = dataclasses.replace(
-        cfg.motion, fps=args.fps or cfg.motion.fps,
-        max_seconds=cfg.motion.max_seconds if args.seconds is None else args.seconds,
-        marker_mapping=args.mapping or cfg.motion.marker_mapping, source=args.source or cfg.motion.source)
-    markers = dataclasses.replace(cfg.markers, layout=args.layout or cfg.markers.layout,
-                                  noise=cfg.markers.noise if args.noise is None else args.noise)
-    cfg = dataclasses.replace(cfg, motion=motion, markers=markers)
+    cfg = set_from_flags(cfg, {"source": ("motion.source", args.source), "--fps": ("motion.fps", args.fps),
+                               "--seconds": ("motion.max_seconds", args.seconds),
+                               "--mapping": ("motion.marker_mapping", args.mapping),
+                               "--layout": ("markers.layout", args.layout), "--noise": ("markers.noise", args.noise)})
     source = load_motion_source(cfg.motion.source, cfg)
     body = subject_body(cfg, args.subject, source)
     res = make_markers(source, body, cfg, args.subject)

@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from . import atomic_outputs, check_outputs
+from . import atomic_outputs, check_outputs, set_from_flags
 from .fk import add_model_argument, resolve_model, torch_device
 from .ik import _cfg_default, read_markers
 
@@ -124,10 +124,12 @@ def run(args, cfg) -> int:
     from ..log import get_logger
 
     log = get_logger("scale")
+    flags = {f"--{key.replace('_', '-')}": (f"kinematics.scale.{key}", getattr(args, key, None))
+             for key in ("backend", "mass", "frames", "fit_marker_offsets")}
+    flags["--device"] = ("kinematics.ik.device", getattr(args, "device", None))
+    cfg = set_from_flags(cfg, flags)
     scfg = cfg.kinematics.scale
-    backend = getattr(args, "backend", None) or scfg.backend
-    mass = getattr(args, "mass", None)
-    mass = scfg.mass if mass is None else mass
+    backend, mass = scfg.backend, scfg.mass
     height = getattr(args, "height", None)
     height = scfg.height if height is None else height
     if mass < 0 or height < 0:
@@ -159,12 +161,9 @@ def run(args, cfg) -> int:
             raise KinematicsError("--static S.trc is required")
         model_path = resolve_model(getattr(args, "model", None), cfg)
         markers = read_markers(static, args.units)
-        frames = getattr(args, "frames", None) or scfg.frames
-        fit = getattr(args, "fit_marker_offsets", None)
-        fit = scfg.fit_marker_offsets if fit is None else fit
-        device = torch_device(getattr(args, "device", None) or cfg.kinematics.ik.device)
-        info = _torch_scale(model_path, markers, out, scales_out, mass=mass, height=height, frames=frames,
-                            fit_offsets=fit, device=device, marker_noise=float(scfg.marker_noise))
+        info = _torch_scale(model_path, markers, out, scales_out, mass=mass, height=height, frames=scfg.frames,
+                            fit_offsets=scfg.fit_marker_offsets, device=torch_device(cfg.kinematics.ik.device),
+                            marker_noise=float(scfg.marker_noise))
     summary = ", ".join(f"{b} {v[0]:.3f}" for b, v in list(info["scales"].items())[:6])
     log.info("wrote %s and %s (backend %s): %s%s", out, scales_out, backend, summary,
              f"; marker RMSE {1000 * info['marker_rmse']:.1f} mm" if "marker_rmse" in info else "")
