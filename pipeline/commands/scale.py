@@ -121,21 +121,20 @@ def _opensim_scale(model_path: Path | None, markers_path: Path | None, markers, 
 
 def run(args, cfg) -> int:
     from ..errors import KinematicsError
+    from ..kinematics.scaling import check_height
     from ..log import get_logger
 
     log = get_logger("scale")
+    if getattr(args, "height", None):  # before the config's range check: says what unit 178 or 1780 looks like
+        check_height(args.height, "--height")
     flags = {f"--{key.replace('_', '-')}": (f"kinematics.scale.{key}", getattr(args, key, None))
-             for key in ("backend", "mass", "frames", "fit_marker_offsets")}
+             for key in ("backend", "mass", "height", "frames", "fit_marker_offsets")}
     flags["--device"] = ("kinematics.ik.device", getattr(args, "device", None))
     cfg = set_from_flags(cfg, flags)
     scfg = cfg.kinematics.scale
-    backend, mass = scfg.backend, scfg.mass
-    height = getattr(args, "height", None)
-    height = scfg.height if height is None else height
-    if mass < 0 or height < 0:
-        raise KinematicsError("--mass and --height must be >= 0")
-    if height > 3.0:
-        raise KinematicsError(f"--height {height}: expected metres (e.g. 1.78), not millimetres")
+    backend, mass, height = scfg.backend, scfg.mass, scfg.height
+    if height:  # 0: unknown
+        check_height(height, "kinematics.scale.height")
     out = Path(args.out)
     scales_out = Path(args.scales_out) if args.scales_out else out.with_name("scales.json")
     check_outputs(KinematicsError, {"--out": out, "--scales-out": scales_out})

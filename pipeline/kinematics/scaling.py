@@ -152,6 +152,23 @@ def _pick_frames(present: np.ndarray, n: int) -> np.ndarray:
     return ok[np.round(np.linspace(0, len(ok) - 1, n)).astype(int)]
 
 
+HEIGHT_RANGE = (0.3, 3.0)  # m, a subject's height (kinematics.scale.height's maximum; 0 there: unknown)
+
+
+def check_height(height: float, where: str = "scaling: height") -> None:
+    """Raise KinematicsError unless ``height`` (m) is in :data:`HEIGHT_RANGE`, saying which unit a
+    value out of range looks like (178: centimetres, 1780: millimetres)."""
+    lo, hi = HEIGHT_RANGE
+    if lo <= height <= hi:
+        return
+    msg = f"{where} {height}: expected metres, {lo} to {hi} (e.g. 1.78)"
+    if 100 * lo <= height <= 100 * hi:
+        msg += f"; {height:g} looks like centimetres ({height / 100:g} m)"
+    elif 1000 * lo <= height <= 1000 * hi:
+        msg += f"; {height:g} looks like millimetres ({height / 1000:g} m)"
+    raise KinematicsError(msg)
+
+
 def scale_torch(
     model: OsimModel,
     markers,
@@ -190,8 +207,8 @@ def scale_torch(
     t_start = time.perf_counter()
     if mass is not None and not (mass > 0 and math.isfinite(mass)):
         raise KinematicsError(f"scaling: mass must be a positive number of kg, got {mass}")
-    if height is not None and not (0.3 < height < 3.0):
-        raise KinematicsError(f"scaling: height must be in metres (0.3 to 3), got {height}")
+    if height is not None:
+        check_height(height)
     data = np.asarray(markers, float)
     if data.ndim != 3 or data.shape[1:] != (len(marker_names), 3):
         raise KinematicsError(f"scaling: markers must be (T, {len(marker_names)}, 3), got {data.shape}")

@@ -31,3 +31,27 @@ def test_fk_batch_must_be_positive(tmp_path, capsys, batch):
     with pytest.raises(SystemExit) as info:
         main(["fk", "--motion", "m.mot", "--out", str(tmp_path / "k.npz"), "--batch", batch])
     assert info.value.code == 2 and "--batch" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--height", "178"], "--height 178.0: expected metres, 0.3 to 3.0 (e.g. 1.78); 178 looks like centimetres"),
+    (["--height", "3.2"], "--height 3.2: expected metres, 0.3 to 3.0"),
+    (["--height", "0.1"], "--height 0.1: expected metres, 0.3 to 3.0"),
+    (["-s", "kinematics.scale.height=0.2"], "kinematics.scale.height 0.2: expected metres, 0.3 to 3.0"),
+    (["-s", "kinematics.scale.height=178"], "'kinematics.scale.height': 178.0 m is above the maximum 3.0 m"),
+])
+def test_scale_height_out_of_range(tmp_path, capsys, argv, says):
+    rc = main(["scale", "--model", "generic", "--static", "s.trc", "--out", str(tmp_path / "o.osim"), *argv])
+    assert rc in (1, 2) and says in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("height", ["0.3", "3.0"])
+def test_scale_height_boundaries_are_accepted(tmp_path, capsys, monkeypatch, height, golden):
+    import pipeline.commands.scale as scale
+
+    seen = {}
+    monkeypatch.setattr(scale, "_torch_scale", lambda *a, **k: seen.update(k) or {"scales": {}})
+    for argv in (["--height", height], ["-s", f"kinematics.scale.height={height}"]):
+        assert main(["scale", "--model", "generic", "--static", str(golden / "gait2354/subject01_static.trc"),
+                     "--out", str(tmp_path / "o.osim"), *argv]) == 0, capsys.readouterr().err
+        assert seen.pop("height") == float(height)

@@ -2,6 +2,9 @@
 1 cm marker noise -> the scale factors the markers determine within 3 %, marker RMSE < 1.5 cm."""
 
 
+import dataclasses
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -130,7 +133,7 @@ def test_bad_input(generic):
         scale_torch(generic, mk, [f"x{i}" for i in range(len(names))])
     with pytest.raises(KinematicsError, match="markers must be"):
         scale_torch(generic, mk[0], names)
-    with pytest.raises(KinematicsError, match="height must be in metres"):
+    with pytest.raises(KinematicsError, match="height 175.0: expected metres.*175 looks like centimetres"):
         scale_torch(generic, mk, names, height=175.0)
     with pytest.raises(KinematicsError, match="mass must be"):
         scale_torch(generic, mk, names, mass=-1.0)
@@ -140,3 +143,23 @@ def test_bad_input(generic):
     bad[:, 2:] = np.nan
     with pytest.raises(KinematicsError, match="no frame has at least 3"):
         scale_torch(generic, bad[:, :, :], names)
+
+
+def test_height_range_is_one_truth():
+    """Heights from 0.3 to 3 m inclusive pass; the config's maximum is the same; a value out of
+    range says which unit it looks like."""
+    from pipeline.config.schema import ScaleConfig
+    from pipeline.kinematics.scaling import HEIGHT_RANGE, check_height
+
+    meta = {f.name: f.metadata for f in dataclasses.fields(ScaleConfig)}["height"]
+    assert meta["max"] == HEIGHT_RANGE[1] and meta["min"] == 0.0  # 0: unknown
+    for ok in (0.3, 1.78, 3.0):
+        check_height(ok)
+    for bad, says in ((0.29, "0.3 to 3.0"), (3.2, "0.3 to 3.0"), (178.0, "178 looks like centimetres (1.78 m)"),
+                      (1780.0, "1780 looks like millimetres (1.78 m)")):
+        with pytest.raises(KinematicsError, match=re.escape(says)):
+            check_height(bad, "--height")
+    with pytest.raises(KinematicsError) as info:
+        check_height(3.2)
+    assert "centimetres" not in str(info.value) and "millimetres" not in str(info.value)
+
