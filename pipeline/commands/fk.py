@@ -53,8 +53,22 @@ def torch_device(name: str):
     return torch.device(name)
 
 
-def scale_table(model, scales_json: str | Path | None):
-    """(B, 3) numpy scale table in model body order from a scales.json (None: no scaling)."""
+def _same_model(a: Path, b: Path) -> bool:
+    """The same file, or two files with the same bytes (a copy)."""
+    import filecmp
+
+    if a.resolve() == b.resolve():
+        return True
+    return a.is_file() and b.is_file() and filecmp.cmp(a, b, shallow=False)
+
+
+def scale_table(model, scales_json: str | Path | None, model_path: Path | None = None):
+    """(B, 3) numpy scale table in model body order from a scales.json (None: no scaling).
+
+    model_path: the .osim ``model`` was read from; it must be the model the scales.json records
+    (made for), else the factors would apply to a model they were not fitted on, or twice to
+    the model 'odah scale' wrote with them.
+    """
     import numpy as np
 
     from ..errors import KinematicsError
@@ -63,6 +77,11 @@ def scale_table(model, scales_json: str | Path | None):
     if not scales_json:
         return None
     doc = read_scales_json(scales_json)
+    made_for = doc.get("model")
+    if model_path is not None and made_for and not _same_model(Path(made_for), Path(model_path)):
+        raise KinematicsError(
+            f"{scales_json} was made for {made_for}; --model is {model_path}. A model written by 'odah scale' "
+            f"already carries its factors: drop --scales to use it, or give --model {made_for}")
     unknown = [b for b in doc["scales"] if b not in model.body_names and b != model.ground]
     if unknown:
         raise KinematicsError(f"{scales_json}: scale factors for bodies not in the model: {', '.join(unknown)}")
@@ -105,7 +124,7 @@ def run(args, cfg) -> int:
     motion = read_mot(args.motion, model=model)
     cfg = set_from_flags(cfg, {"--device": ("kinematics.ik.device", getattr(args, "device", None))})
     device = torch_device(cfg.kinematics.ik.device)
-    res = compute_fk(model, motion, scale_table(model, args.scales), device=device, batch=args.batch)
+    res = compute_fk(model, motion, scale_table(model, args.scales, model_path), device=device, batch=args.batch)
     out = atomic_savez(args.out, **res, units="m", frame="ground (OpenSim axes, Y up)", model=str(model_path),
                        motion=str(Path(args.motion).resolve()))
     log.info("wrote %s: %d frames, %d markers, %d joint centres, %d body COMs", out, len(res["times"]),

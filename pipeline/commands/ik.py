@@ -98,7 +98,7 @@ def run_torch_ik(model_path: Path, markers, *, setup: Path | None = None, scales
     from ..kinematics.fk import Skeleton
 
     sk = Skeleton(model, dtype=sk_dtype, device=device)
-    sc = scale_table(model, scales_json)
+    sc = scale_table(model, scales_json, model_path)
     start = time.perf_counter()
     res = solve_ik(sk, data.positions, data.names, weights=weights, coordinate_tasks=tasks,
                    scales=None if sc is None else torch.as_tensor(sc, dtype=sk_dtype, device=device),

@@ -638,6 +638,10 @@ def read_scales_json(path: str | Path) -> dict:
     if not isinstance(doc, dict) or not isinstance(doc.get("scales"), dict):
         raise KinematicsError(f"{path}: expected an object with a 'scales' mapping of body -> [sx, sy, sz]")
     doc["scales"] = {k: _as3(v, f"{path}: scales.{k}") for k, v in doc["scales"].items()}
+    bad = {k: v.tolist() for k, v in doc["scales"].items() if not (np.isfinite(v).all() and (v > 0).all())}
+    if bad:
+        raise KinematicsError(f"{path}: scale factors must be positive finite numbers; not so for "
+                              + ", ".join(f"{k} {v}" for k, v in bad.items()))
     if isinstance(doc.get("marker_offsets"), dict):
         doc["marker_offsets"] = {k: _as3(v, f"{path}: marker_offsets.{k}") for k, v in doc["marker_offsets"].items()}
     return doc

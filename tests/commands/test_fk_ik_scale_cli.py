@@ -327,3 +327,40 @@ def test_opensim_backend_gets_no_versionless_model(tmp_path, capsys):
         err = capsys.readouterr().err
         assert rc == 1 and "garbage.osim: <OpenSimDocument> has no Version attribute" in err, err
         assert "std::exception" not in err
+
+
+def test_scales_are_not_applied_to_a_model_they_were_not_made_for(g, tmp_path, capsys):
+    """scales.json records the model it was fitted on: --scales with another model (such as the
+    scaled model written with those factors) is an error with a hint, for fk and ik; a copy of the
+    recorded model is the same model."""
+    import shutil
+
+    from pipeline.kinematics.osim_writer import write_scaled_osim, write_scales_json
+
+    generic = g / "OutputReference/subject01_simbody.osim"
+    factors = {"femur_r": [1.1, 1.2, 1.0]}
+    sj = write_scales_json(tmp_path / "scales.json", factors, model=str(generic))
+    scaled = write_scaled_osim(generic, factors, tmp_path / "scaled.osim")
+    copy = shutil.copy(generic, tmp_path / "copy.osim")
+    mot = g / "OutputReference/subject01_walk1_ik.mot"
+    trc = write_trc(tmp_path / "w.trc", read_trc(g / "subject01_walk1.trc").select_frames(slice(0, 2)))
+    for argv in (["fk", "--motion", mot, "--out", tmp_path / "k.npz"],
+                 ["ik", "--backend", "torch", "--markers", trc, "--out", tmp_path / "a.mot"]):
+        rc = main([str(a) for a in [*argv, "--model", scaled, "--scales", sj]])
+        err = capsys.readouterr().err
+        assert rc == 1 and f"scales.json was made for {generic}; --model is {scaled}" in err
+        assert "drop --scales" in err
+        assert main([str(a) for a in [*argv, "--model", copy, "--scales", sj]]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mot", "a_ik_report.json", "copy.osim", "k.npz",
+                                                          "scaled.osim", "scales.json", "w.trc"]
+
+
+@pytest.mark.parametrize("factors", [[1.0, 0.0, 1.0], [1.0, -1.0, 1.0], [1.0, float("nan"), 1.0]])
+def test_scales_json_factors_must_be_positive_and_finite(tmp_path, factors):
+    from pipeline.errors import KinematicsError
+
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"scales": {"femur_r": factors, "pelvis": [1, 1, 1]}}))
+    with pytest.raises(KinematicsError, match=r"s.json: scale factors must be positive finite numbers; "
+                                              r"not so for femur_r \["):
+        read_scales_json(path)
