@@ -30,19 +30,26 @@ def set_from_flags(cfg, flags: dict[str, tuple[str, Any]]):
     return cfg
 
 
-def check_outputs(error: type[Exception], outputs: dict[str, str | Path | None]) -> None:
-    """Before any work: every output ({flag: path}; None: not asked for) can be written as a file
-    and no two outputs are the same file. Raises ``error`` naming the flag and the path."""
+def check_outputs(error: type[Exception], outputs: dict[str, tuple[str | Path | None, tuple[str, ...]]],
+                  inputs: dict[str, str | Path | None] | None = None) -> None:
+    """Before any work: every output has one of its file types, can be written as a file and is
+    not another output or an input. Raises ``error`` naming the flag and the path.
+
+    outputs: {flag: (path, suffixes such as (".mot", ".sto"))}; inputs: {flag: path}; a path of
+    None is a file not asked for.
+    """
     from ..io_utils import check_output
 
-    seen: dict[Path, str] = {}
-    for flag, path in outputs.items():
+    seen = {Path(p).resolve(): flag for flag, p in (inputs or {}).items() if p is not None}
+    for flag, (path, suffixes) in outputs.items():
         if path is None:
             continue
+        if Path(path).suffix.lower() not in suffixes:
+            raise error(f"{flag} {path}: expected a {' or '.join(suffixes)} file")
         check_output(path, error, flag)
         key = Path(path).resolve()
         if key in seen:
-            raise error(f"{flag} {path}: the same file as {seen[key]}; give two different files")
+            raise error(f"{flag} {path}: the same file as {seen[key]}; give {flag} another file")
         seen[key] = flag
 
 

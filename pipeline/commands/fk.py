@@ -118,7 +118,8 @@ def run(args, cfg) -> int:
     from ..log import get_logger
 
     log = get_logger("fk")
-    check_outputs(KinematicsError, {"--out": args.out})
+    check_outputs(KinematicsError, {"--out": (args.out, (".npz",))},
+                  {"--model": getattr(args, "model", None), "--motion": args.motion, "--scales": args.scales})
     model_path = resolve_model(getattr(args, "model", None), cfg)
     model = load_osim(model_path)
     motion = read_mot(args.motion, model=model)

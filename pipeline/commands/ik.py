@@ -125,7 +125,8 @@ def run(args, cfg) -> int:
     model_path = resolve_model(getattr(args, "model", None), cfg)
     out = Path(args.out)
     rep = report_path(out, args.report)
-    check_outputs(KinematicsError, {"--out": out, "--report": rep})
+    check_outputs(KinematicsError, {"--out": (out, (".mot", ".sto")), "--report": (rep, (".json",))},
+                  {"--model": model_path, "--markers": args.markers, "--setup": args.setup, "--scales": args.scales})
     setup = Path(args.setup) if args.setup else None
     if setup is not None and not setup.is_file():
         raise KinematicsError(f"IK setup {setup} not found")

@@ -54,8 +54,10 @@ def run(args, cfg) -> int:
     from ..log import get_logger
 
     log = get_logger("markers")
-    check_outputs(MotionSourceError, {"--out": args.out, "--static": args.static, "--reference": args.reference,
-                                      "--mesh": args.mesh})
+    check_outputs(MotionSourceError, {"--out": (args.out, (".trc",)), "--static": (args.static, (".trc",)),
+                                      "--reference": (args.reference, (".mot", ".sto")),
+                                      "--mesh": (args.mesh, (".npz",))},
+                  {"source": args.source, "--mapping": args.mapping})
     cfg = set_from_flags(cfg, {"source": ("motion.source", args.source), "--fps": ("motion.fps", args.fps),
                                "--seconds": ("motion.max_seconds", args.seconds),
                                "--mapping": ("motion.marker_mapping", args.mapping),

@@ -137,7 +137,8 @@ def run(args, cfg) -> int:
         check_height(height, "kinematics.scale.height")
     out = Path(args.out)
     scales_out = Path(args.scales_out) if args.scales_out else out.with_name("scales.json")
-    check_outputs(KinematicsError, {"--out": out, "--scales-out": scales_out})
+    check_outputs(KinematicsError, {"--out": (out, (".osim",)), "--scales-out": (scales_out, (".json",))},
+                  {"--model": getattr(args, "model", None), "--static": args.static, "--setup": args.setup})
     setup = Path(args.setup) if args.setup else None
     if setup is not None and not setup.is_file():
         raise KinematicsError(f"scale setup {setup} not found")

@@ -23,7 +23,7 @@ def _run(capsys, *argv):
 
 @pytest.fixture
 def inputs(tmp_path, golden):
-    """A folder holding a model, markers, a motion, a file and a folder (never to be written)."""
+    """A folder holding a model, markers, a motion and a file (never to be written)."""
     import shutil
 
     g = golden / "gait2354"
@@ -33,17 +33,17 @@ def inputs(tmp_path, golden):
     shutil.copy(g / "subject01_static.trc", d / "static.trc")
     shutil.copy(g / "OutputReference/subject01_walk1_ik.mot", d / "walk.mot")
     (d / "file.txt").write_text("x")
-    (d / "folder").mkdir()
     return d
 
 
-def _bad_outputs(d):
-    """(path, what the message says) for outputs that cannot be written."""
-    bad = [(d / "file.txt" / "sub" / "a.x", "is not a folder"), (d / "folder", "existing folder")]
+def _bad_outputs(d, suffix):
+    """(path, what the message says) for ``suffix`` outputs that cannot be written."""
+    (d / f"folder{suffix}").mkdir(exist_ok=True)
+    bad = [(d / "file.txt" / "sub" / f"a{suffix}", "is not a folder"), (d / f"folder{suffix}", "existing folder")]
     if os.geteuid() != 0:
         locked = d / "locked"
         locked.mkdir(mode=0o500, exist_ok=True)
-        bad.append((locked / "a.x", "cannot write"))
+        bad.append((locked / f"a{suffix}", "cannot write"))
     return bad
 
 
@@ -59,25 +59,52 @@ def test_unwritable_outputs_fail_before_any_work(inputs, capsys, monkeypatch):
     monkeypatch.setattr(scaling, "scale_torch", never)
     monkeypatch.setattr(labels, "compute_fk", never)
     d = inputs
-    before = _files(d)
-    for bad, says in _bad_outputs(d):
-        mot = bad.with_suffix(".mot") if bad.suffix else bad
-        runs = [
-            ("--out", ["ik", "--model", d / "m.osim", "--markers", d / "static.trc", "--out", mot]),
-            ("--report", ["ik", "--model", d / "m.osim", "--markers", d / "static.trc", "--out", d / "o.mot",
-                          "--report", bad]),
-            ("--out", ["fk", "--model", d / "m.osim", "--motion", d / "walk.mot", "--out", bad]),
-            ("--out", ["scale", "--model", d / "m.osim", "--static", d / "static.trc", "--out", bad]),
-            ("--scales-out", ["scale", "--model", d / "m.osim", "--static", d / "static.trc",
-                              "--out", d / "new" / "s.osim", "--scales-out", bad]),
-            ("--static", ["markers", "library:walking", "--out", d / "w.trc", "--static", bad]),
-            ("--reference", ["markers", "library:walking", "--out", d / "w.trc", "--reference", bad]),
-        ]
-        for flag, argv in runs:
-            rc, err = _run(capsys, *argv)
+    runs = [
+        ("--out", ".mot", ["ik", "--model", d / "m.osim", "--markers", d / "static.trc", "--out"]),
+        ("--report", ".json", ["ik", "--model", d / "m.osim", "--markers", d / "static.trc", "--out", d / "o.mot",
+                               "--report"]),
+        ("--out", ".npz", ["fk", "--model", d / "m.osim", "--motion", d / "walk.mot", "--out"]),
+        ("--out", ".osim", ["scale", "--model", d / "m.osim", "--static", d / "static.trc", "--out"]),
+        ("--scales-out", ".json", ["scale", "--model", d / "m.osim", "--static", d / "static.trc",
+                                   "--out", d / "new" / "s.osim", "--scales-out"]),
+        ("--static", ".trc", ["markers", "library:walking", "--out", d / "w.trc", "--static"]),
+        ("--reference", ".mot", ["markers", "library:walking", "--out", d / "w.trc", "--reference"]),
+    ]
+    for flag, suffix, argv in runs:
+        for bad, says in _bad_outputs(d, suffix):
+            before = _files(d)
+            rc, err = _run(capsys, *argv, bad)
             assert rc == 1, argv
             assert "Traceback" not in err and says in err and flag in err, (argv, err)
             assert _files(d) == before, argv  # nothing written, no folder made
+
+
+def test_outputs_have_their_file_type_and_never_overwrite_an_input(inputs, capsys):
+    d = inputs
+    ik = ["ik", "--model", d / "m.osim", "--markers", d / "static.trc"]
+    scale = ["scale", "--model", d / "m.osim", "--static", d / "static.trc"]
+    fk = ["fk", "--model", d / "m.osim", "--motion", d / "walk.mot"]
+    cases = [
+        ([*ik, "--out", d / "static.trc"], "--out " + str(d / "static.trc") + ": expected a .mot or .sto file"),
+        ([*ik, "--out", d / "a.txt"], "expected a .mot or .sto file"),
+        ([*ik, "--out", d / "walk.mot", "--markers", d / "walk.mot"], "the same file as --markers"),
+        ([*ik, "--out", d / "a.mot", "--report", d / "a.mot"], "--report " + str(d / "a.mot") + ": expected a .json"),
+        ([*scale, "--out", d / "m.osim"], "the same file as --model"),
+        ([*scale, "--out", d / "s.trc"], "expected a .osim file"),
+        ([*scale, "--out", d / "s.osim", "--scales-out", d / "s.osim"], "expected a .json file"),
+        ([*scale, "--out", d / "s.osim", "--scales-out", d / "s.json", "--setup", d / "s.json"],
+         "the same file as --setup"),
+        ([*fk, "--out", d / "k.trc"], "expected a .npz file"),
+        ([*fk, "--out", d / "k.npz", "--scales", d / "k.npz"], "the same file as --scales"),
+        (["markers", "library:walking", "--out", d / "w.mot"], "expected a .trc file"),
+        (["markers", d / "static.trc", "--out", d / "static.trc"], "the same file as source"),
+        (["markers", "library:walking", "--out", d / "w.trc", "--static", d / "w.trc"], "the same file as --out"),
+    ]
+    before = {p: p.read_bytes() for p in d.iterdir() if p.is_file()}
+    for argv, says in cases:
+        rc, err = _run(capsys, *argv)
+        assert rc == 1 and says in err, (argv, err)
+    assert {p: p.read_bytes() for p in d.iterdir() if p.is_file()} == before
 
 
 def test_outputs_appear_together_or_not_at_all(tmp_path):
