@@ -69,7 +69,7 @@ def parse_source(spec: str, check_exists: bool = True) -> SourceSpec:
             f"motion source {s!r}: unknown kind (expected an AMASS .npz, a .trc/.c3d marker file, "
             "an OpenSim .mot/.sto, library:NAME or anny:walk)")
     if check_exists and not Path(s).is_file():
-        raise MotionSourceError(f"{s}: motion file not found")
+        raise MotionSourceError(f"{s}: " + ("a folder, not a motion file" if Path(s).is_dir() else "motion file not found"))
     return SourceSpec(kind, s)
 
 
@@ -345,16 +345,19 @@ def read_marker_file(path: str | Path, mapping: str | Path | None = None, fps: f
 # ---- OpenSim motions and the motion library --------------------------------------------------
 
 def conform_motion(motion, coordinate_names, defaults: dict[str, float], where: str, fps: float | None = None,
-                   max_seconds: float = 0.0):
+                   max_seconds: float = 0.0, driven: tuple[str, ...] | list[str] = ()):
     """Check a :class:`~pipeline.kinematics.mot.Motion` for NaNs, order its columns as the model's
-    coordinates (missing ones take the model's default value, with a warning), resample, trim."""
+    coordinates (missing ones take the model's default value, with a warning unless they are
+    ``driven`` by a CoordinateCouplerConstraint, which sets them from their independent one),
+    resample, trim."""
     _check_finite(motion.values, Path(where), "values")
     unknown = [n for n in motion.names if n not in coordinate_names and n not in ("time",)]
     missing = [n for n in coordinate_names if n not in motion.names]
     if len(missing) == len(coordinate_names):
         raise MotionSourceError(f"{where}: no column is a coordinate of the model (columns: {', '.join(motion.names[:8])} ...)")
-    if missing:
-        log.warning("%s: %d model coordinates absent, set to their defaults (%s)", where, len(missing), ", ".join(missing[:6]))
+    absent = [n for n in missing if n not in driven]
+    if absent:
+        log.warning("%s: %d model coordinates absent, set to their defaults (%s)", where, len(absent), ", ".join(absent[:6]))
     if unknown:
         log.info("%s: ignoring %d columns that are not model coordinates (%s)", where, len(unknown), ", ".join(unknown[:6]))
     m = motion.reorder(list(coordinate_names), fill={n: defaults.get(n, 0.0) for n in missing})
@@ -375,7 +378,8 @@ def read_opensim_motion(path: str | Path, model, fps: float | None = None, max_s
     except MotionIOError as exc:
         raise MotionSourceError(str(exc)) from exc
     defaults = {c.name: float(c.default_value) for c in model.coordinates}
-    return conform_motion(motion, model.coordinate_names, defaults, str(path), fps, max_seconds)
+    return conform_motion(motion, model.coordinate_names, defaults, str(path), fps, max_seconds,
+                          driven=model.dependent_coordinates)
 
 
 def library_motion(name: str, model, fps: float, max_seconds: float = 0.0, rng: np.random.Generator | None = None):
@@ -386,7 +390,8 @@ def library_motion(name: str, model, fps: float, max_seconds: float = 0.0, rng: 
         raise MotionSourceError(f"library:{name}: no such motion (available: {', '.join(list_motions())})")
     motion = load_motion(name, fps=fps, duration=max_seconds or None, rng=rng)
     defaults = {c.name: float(c.default_value) for c in model.coordinates}
-    return conform_motion(motion, model.coordinate_names, defaults, f"library:{name}", fps, max_seconds)
+    return conform_motion(motion, model.coordinate_names, defaults, f"library:{name}", fps, max_seconds,
+                          driven=model.dependent_coordinates)
 
 
 # ---- the normalised source file (source.npz) -------------------------------------------------

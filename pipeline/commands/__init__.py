@@ -30,6 +30,16 @@ def set_from_flags(cfg, flags: dict[str, tuple[str, Any]]):
     return cfg
 
 
+def require_file(path: str | Path | None, error: type[Exception], what: str) -> Path | None:
+    """``path`` as a Path (None stays None); ``error`` "WHAT PATH not found" or "... is a folder"."""
+    if path is None:
+        return None
+    path = Path(path)
+    if not path.is_file():
+        raise error(f"{what} {path} {'is a folder, not a file' if path.is_dir() else 'not found'}")
+    return path
+
+
 def check_outputs(error: type[Exception], outputs: dict[str, tuple[str | Path | None, tuple[str, ...]]],
                   inputs: dict[str, str | Path | None] | None = None) -> None:
     """Before any work: every output has one of its file types, can be written as a file and is

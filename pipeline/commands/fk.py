@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from . import check_outputs, set_from_flags
+from . import check_outputs, require_file, set_from_flags
 
 HELP = "forward kinematics: a .mot on an OpenSim model -> markers, joint centres, body COMs per frame (.npz)"
 DESCRIPTION = """\
@@ -122,7 +122,7 @@ def run(args, cfg) -> int:
                   {"--model": getattr(args, "model", None), "--motion": args.motion, "--scales": args.scales})
     model_path = resolve_model(getattr(args, "model", None), cfg)
     model = load_osim(model_path)
-    motion = read_mot(args.motion, model=model)
+    motion = read_mot(require_file(args.motion, KinematicsError, "motion"), model=model)
     cfg = set_from_flags(cfg, {"--device": ("kinematics.ik.device", getattr(args, "device", None))})
     device = torch_device(cfg.kinematics.ik.device)
     res = compute_fk(model, motion, scale_table(model, args.scales, model_path), device=device, batch=args.batch)

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from ..kinematics.ik_report import write_ik_report
-from . import atomic_outputs, check_outputs, set_from_flags
+from . import atomic_outputs, check_outputs, require_file, set_from_flags
 from .fk import add_model_argument, resolve_model, torch_device
 
 HELP = "inverse kinematics: markers (.trc/.c3d) on an OpenSim model -> joint angles (.mot) + error report"
@@ -127,15 +127,13 @@ def run(args, cfg) -> int:
     rep = report_path(out, args.report)
     check_outputs(KinematicsError, {"--out": (out, (".mot", ".sto")), "--report": (rep, (".json",))},
                   {"--model": model_path, "--markers": args.markers, "--setup": args.setup, "--scales": args.scales})
-    setup = Path(args.setup) if args.setup else None
-    if setup is not None and not setup.is_file():
-        raise KinematicsError(f"IK setup {setup} not found")
+    setup = require_file(args.setup, KinematicsError, "IK setup")
     time_range = None
     if args.start is not None or args.end is not None:
         time_range = (args.start if args.start is not None else -float("inf"),
                       args.end if args.end is not None else float("inf"))
     # read (and check) the markers with our reader first: same errors for both backends
-    markers = read_markers(args.markers, args.units)
+    markers = read_markers(require_file(args.markers, KinematicsError, "marker file"), args.units)
 
     if backend == "opensim":
         from ..kinematics.opensim_tools import run_ik_tool

@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from . import atomic_outputs, check_outputs, set_from_flags
+from . import atomic_outputs, check_outputs, require_file, set_from_flags
 from .fk import add_model_argument, resolve_model, torch_device
 from .ik import _cfg_default, read_markers
 
@@ -57,6 +57,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="where to write the scale factors (default: scales.json beside --out)")
 
 
+def _check_markers(markers, model) -> None:
+    """Before scaling: at least 3 of the trial's markers are ``model``'s, all present in some frame."""
+    import numpy as np
+
+    from ..errors import KinematicsError
+
+    static = markers.source
+    known = [n for n in markers.names if n in set(model.marker_names)]
+    if len(known) < 3:
+        raise KinematicsError(
+            f"{static}: only {len(known)} of its {len(markers.names)} markers ({', '.join(markers.names[:4])}, ...) "
+            f"are markers of model {model._where()} ({', '.join(model.marker_names[:4])}, ...); rename them with "
+            f"a mapping: odah markers {static} --mapping MAP.yaml --out renamed.trc (motion.marker_mapping)")
+    present = np.isfinite(markers.positions[:, [markers.names.index(n) for n in known]]).all(-1).sum(1)
+    if present.max(initial=0) < 3:
+        raise KinematicsError(f"{static}: no frame has at least 3 of the model's markers (blank or NaN; "
+                              "a truncated file?)")
+
+
 def _torch_scale(model_path: Path, markers, out: Path, scales_out: Path, *, mass, height, frames,
                  fit_offsets, device, marker_noise: float = 0.02) -> dict:
     import numpy as np
@@ -66,6 +85,7 @@ def _torch_scale(model_path: Path, markers, out: Path, scales_out: Path, *, mass
     from ..kinematics.scaling import scale_torch
 
     model = load_osim(model_path)
+    _check_markers(markers, model)
     kwargs = dict(frames=frames, fit_marker_offsets=fit_offsets, marker_noise=marker_noise)
     if mass:
         kwargs["mass"] = mass
@@ -139,14 +159,10 @@ def run(args, cfg) -> int:
     scales_out = Path(args.scales_out) if args.scales_out else out.with_name("scales.json")
     check_outputs(KinematicsError, {"--out": (out, (".osim",)), "--scales-out": (scales_out, (".json",))},
                   {"--model": getattr(args, "model", None), "--static": args.static, "--setup": args.setup})
-    setup = Path(args.setup) if args.setup else None
-    if setup is not None and not setup.is_file():
-        raise KinematicsError(f"scale setup {setup} not found")
+    setup = require_file(args.setup, KinematicsError, "scale setup")
     if backend == "torch" and setup is not None:
         raise KinematicsError("--setup is an OpenSim ScaleTool setup: use it with --backend opensim")
-    static = Path(args.static) if args.static else None
-    if static is not None and not static.is_file():
-        raise KinematicsError(f"marker file {static} not found")
+    static = require_file(args.static, KinematicsError, "marker file")
 
     if backend == "opensim":
         model_path = None
@@ -164,7 +180,8 @@ def run(args, cfg) -> int:
         info = _torch_scale(model_path, markers, out, scales_out, mass=mass, height=height, frames=scfg.frames,
                             fit_offsets=scfg.fit_marker_offsets, device=torch_device(cfg.kinematics.ik.device),
                             marker_noise=float(scfg.marker_noise))
-    summary = ", ".join(f"{b} {v[0]:.3f}" for b, v in list(info["scales"].items())[:6])
+    bodies = [(b, v) for b, v in info["scales"].items() if b != "ground"]  # OpenSim's scale set lists ground
+    summary = ", ".join(f"{b} {v[0]:.3f}" for b, v in bodies[:6])
     log.info("wrote %s and %s (backend %s): %s%s", out, scales_out, backend, summary,
              f"; marker RMSE {1000 * info['marker_rmse']:.1f} mm" if "marker_rmse" in info else "")
     return 0

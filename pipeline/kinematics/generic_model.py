@@ -54,7 +54,8 @@ def resolve_model(spec: str, key: str = "kinematics.model") -> Path:
 
     path = GENERIC_MODEL_PATH if spec == "generic" else Path(spec).expanduser()
     if not path.is_file():
-        raise KinematicsError(f"OpenSim model {path} not found ({key} takes 'generic' or an .osim file)")
+        problem = "is a folder, not a file" if path.is_dir() else "not found"
+        raise KinematicsError(f"OpenSim model {path} {problem} ({key} takes 'generic' or an .osim file)")
     return path
 IK_TASKS_PATH = DATA_DIR / "odah_fullbody_ik_tasks.xml"
 SCALE_SETUP_PATH = DATA_DIR / "odah_fullbody_scale_setup.xml"

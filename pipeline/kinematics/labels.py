@@ -23,7 +23,8 @@ def compute_fk(model, motion, scales=None, device="cpu", batch: int = 4096) -> d
     if not present:
         raise KinematicsError(f"{motion._where()}: no column is a coordinate of model {model.name!r} "
                               f"(columns: {', '.join(motion.names[:10])}...)")
-    missing = [n for n in names if n not in motion.names]
+    # coordinates a CoordinateCouplerConstraint drives follow their independent one: not "missing"
+    missing = [n for n in names if n not in motion.names and n not in model.dependent_coordinates]
     if missing:
         log.warning("%s: %d coordinates not in the motion take their default value: %s",
                     motion._where(), len(missing), ", ".join(missing))

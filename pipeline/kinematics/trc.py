@@ -235,7 +235,8 @@ def check_plausible_units(data: MarkerData, units: str) -> None:
     raise MotionIOError(
         f"{data._where()}: Units header says {units!r} but the markers then span {span:.4g} m per frame "
         f"(a person spans about 0.1-2.5 m); the file is probably in {guess}. "
-        f"Fix the Units field or force the unit (read_trc(..., units='{guess}'))"
+        f"Fix the Units field or force the unit (--units {guess} on the command line, "
+        f"read_trc(..., units='{guess}') in Python)"
     )
 
 

@@ -132,3 +132,15 @@ def test_marker_files_are_renamed_and_rotated(tmp_path):
     mapping.write_text("up_axis: x\n")
     with pytest.raises(MotionSourceError, match="field 'up_axis'"):
         read_marker_file(trc, mapping)
+
+
+def test_conform_motion_warns_only_for_coordinates_nothing_drives(caplog):
+    from pipeline.body.sources import conform_motion
+    from pipeline.kinematics.mot import Motion
+
+    motion = Motion(names=["knee"], values=np.zeros((2, 1)), times=np.array([0.0, 0.1]), rotational=np.ones(1, bool))
+    with caplog.at_level("WARNING"):
+        m = conform_motion(motion, ["knee", "knee_beta", "hip"], {"knee_beta": 0.1, "hip": 0.2}, "x.mot",
+                           driven=["knee_beta"])
+    assert m.names == ["knee", "knee_beta", "hip"] and m.values[0].tolist() == [0.0, 0.1, 0.2]
+    assert "1 model coordinates absent, set to their defaults (hip)" in caplog.text and "beta" not in caplog.text

@@ -230,6 +230,8 @@ def test_scale_opensim_without_setup(g, tmp_path, capsys, trc_reads):
     for body in ("pelvis", "femur_r", "tibia_r", "torso"):
         assert doc["scales"][body][0] == pytest.approx(1.0, abs=0.1)
     assert trc_reads == [g / "subject01_static.trc"]  # read once, passed on to the OpenSim scaling
+    err = capsys.readouterr().err
+    assert "(backend opensim): pelvis" in err and "ground" not in err  # the summary lists bodies
 
 
 def test_scale_bad_input(g, tmp_path, capsys):
@@ -364,3 +366,56 @@ def test_scales_json_factors_must_be_positive_and_finite(tmp_path, factors):
     with pytest.raises(KinematicsError, match=r"s.json: scale factors must be positive finite numbers; "
                                               r"not so for femur_r \["):
         read_scales_json(path)
+
+
+def test_input_messages_fit_the_command_line(g, tmp_path, capsys):
+    """A folder given for a file says so; the unit hint names --units; a trial whose markers are
+    not the model's names some of each and suggests a mapping; an empty trial is named."""
+    folder = tmp_path / "dir.trc"
+    folder.mkdir()
+    model = g / "OutputReference/subject01_simbody.osim"
+    trc = g / "subject01_walk1.trc"
+    cases = [
+        (["scale", "--model", model, "--static", folder, "--out", tmp_path / "s.osim"], f"marker file {folder} is a folder"),
+        (["ik", "--model", tmp_path, "--markers", trc, "--out", tmp_path / "a.mot"], f"{tmp_path} is a folder, not a file"),
+        (["ik", "--model", model, "--markers", folder, "--out", tmp_path / "a.mot"], f"marker file {folder} is a folder"),
+        (["markers", folder, "--out", tmp_path / "m.trc"], f"{folder}: a folder, not a motion file"),
+    ]
+    d = read_trc(g / "subject01_static.trc").select_frames(slice(0, 3))
+    mm = write_trc(tmp_path / "mm.trc", d, units="mm")
+    mm.write_text(mm.read_text().replace("\tmm\t", "\tm\t", 1))
+    cases.append((["ik", "--model", model, "--markers", mm, "--out", tmp_path / "a.mot"], "--units mm"))
+    cases.append((["scale", "--model", "generic", "--static", g / "subject01_static.trc", "--out", tmp_path / "s.osim"],
+                  "only 0 of its 49 markers (R.ASIS, L.ASIS, V.Sacral, R.Thigh.Upper, ...) are markers of model"))
+    empty = d.rename({"R.ASIS": "LFHD", "L.ASIS": "RFHD", "V.Sacral": "LBHD"})
+    empty.positions[:] = np.nan
+    empty.positions[:, :2] = 0.5  # two of the model's markers per frame, the rest blank
+    empty = write_trc(tmp_path / "cut.trc", empty)
+    cases.append((["scale", "--model", "generic", "--static", empty, "--out", tmp_path / "s.osim"],
+                  f"{empty}: no frame has at least 3 of the model's markers"))
+    for argv, says in cases:
+        rc = main([str(a) for a in argv])
+        err = capsys.readouterr().err
+        assert rc == 1 and says in err, (argv, err)
+    main(["scale", "--model", "generic", "--static", str(g / "subject01_static.trc"), "--out", str(tmp_path / "s.osim")])
+    err = capsys.readouterr().err
+    assert "(LFHD, RFHD, LBHD, RBHD, ...)" in err and "--mapping MAP.yaml" in err and "motion.marker_mapping" in err
+    assert not (tmp_path / "s.osim").exists() and not (tmp_path / "a.mot").exists()
+
+
+def test_coupler_driven_coordinates_are_not_reported_missing(tmp_path, capsys):
+    from pipeline.kinematics.generic_model import GENERIC_MODEL_PATH
+    from pipeline.kinematics.mot import Motion, write_mot
+    from pipeline.kinematics.osim import load_osim
+
+    model = load_osim(GENERIC_MODEL_PATH)
+    driven = model.dependent_coordinates
+    assert "knee_angle_r_beta" in driven
+    names = [n for n in model.coordinate_names if n not in driven and n != "lumbar_bending"]
+    q = np.array([model.default_q()[[model.coordinate_names.index(n) for n in names]]] * 2)
+    mot = write_mot(tmp_path / "m.mot", Motion(names=names, values=q, times=np.array([0.0, 0.1]),
+                                               rotational=np.ones(len(names), bool)))
+    assert main(["fk", "--model", "generic", "--motion", str(mot), "--out", str(tmp_path / "k.npz")]) == 0
+    err = capsys.readouterr().err
+    assert "1 coordinates not in the motion take their default value: lumbar_bending" in err
+    assert "beta" not in err
