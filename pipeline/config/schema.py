@@ -41,7 +41,9 @@ class IKConfig:
 class ScaleConfig:
     backend: str = option("torch", "Scaling method", choices=("torch", "opensim"))
     frames: int = option(20, "Frames of the trial used for torch scaling", min=1, max=100000)
-    fit_marker_offsets: bool = option(False, "Also fit marker offsets (torch scaling)")
+    fit_marker_offsets: bool = option(True, "Also fit marker offsets (torch scaling): each marker's location on its "
+                                      "body, near the model's; off only when the markers sit exactly where the "
+                                      "model has them")
     marker_noise: float = option(0.02, "Expected RMS marker error (skin slide, placement) that torch scaling weighs "
                                  "its priors against: larger trusts the priors more", unit="m", min=0.001, max=0.2)
     mass: float = option(0.0, "Subject mass (0: estimate from the body model)", unit="kg", min=0.0, max=500.0)

@@ -63,6 +63,7 @@ SIGMA_SIZE = 0.2
 SIGMA_SYM = 0.1
 SIGMA_OFFSET = 0.02  # m
 SIGMA_PLACED = 0.1  # m: markers placed on a static trial, from the model's locations (weak)
+SCALE_LIMITS = (0.3, 3.0)  # no scale factor leaves this range
 
 
 @dataclass
@@ -85,6 +86,8 @@ class ScaleResult:
     height: float | None = None  # m, as given
     rounds: int = 0
     seconds: float = 0.0
+    # groups with a factor pinned at SCALE_LIMITS: the fit is not to be trusted there
+    at_limit: list[str] = field(default_factory=list)
 
 
 def default_groups(model: OsimModel, marker_names: list[str] | None = None) -> dict[str, str]:
@@ -176,7 +179,7 @@ def scale_torch(
     mass: float | None = None,
     height: float | None = None,
     frames: int = 20,
-    fit_marker_offsets: bool = False,
+    fit_marker_offsets: bool = True,
     weights: dict[str, float] | None = None,
     static=None,
     groups: dict[str, str] | None = None,
@@ -371,7 +374,7 @@ def scale_torch(
             r = (target - x0) * w.sqrt().unsqueeze(-1)
             aw = a * w.sqrt().unsqueeze(-1)
             ds = float((aw * r).sum() / (aw * aw).sum().clamp_min(1e-12))
-            s_glob = float(np.clip(s_glob * (1 + ds), 0.3, 3.0))
+            s_glob = float(np.clip(s_glob * (1 + ds), *SCALE_LIMITS))
             p = torch.full((P,), s_glob, **kw)
             res = ik(p, d, q0=res.q)
         s0 = s_glob
@@ -425,7 +428,7 @@ def scale_torch(
             # step control: accept when the objective (poses re-solved) decreases
             alpha, accepted = 1.0, False
             for _ in range(6):
-                p_try = (p + alpha * step[:P]).clamp(0.3, 3.0)
+                p_try = (p + alpha * step[:P]).clamp(*SCALE_LIMITS)
                 d_try = d + alpha * step[P:].reshape(M, 3) if n_off else d
                 res_try = ik(p_try, d_try, q0=res.q)
                 obj_try = objective(res_try, p_try, d_try, s0)
@@ -449,6 +452,16 @@ def scale_torch(
         inv = (V * torch.where(ev > 1e-12 * ev.max(), 1.0 / ev, torch.full_like(ev, 1e12))) @ V.T
         std = torch.diagonal(inv)[:P].clamp_min(0).sqrt().reshape(G, 3).cpu().numpy()
         S_b = body_scales(p).cpu().numpy()
+        pg = p.reshape(G, 3).cpu().numpy()
+        lo, hi = SCALE_LIMITS
+        at_limit = [g for i, g in enumerate(gnames) if np.any(pg[i] <= lo * 1.001) or np.any(pg[i] >= hi * 0.999)]
+        if at_limit:
+            # the markers could only be explained by an absurd body: they sit elsewhere on this
+            # subject than on the model (cluster markers, a different protocol) or are misnamed
+            log.warning("scaling: the factors of %s reached their limits (%g to %g): the markers disagree with "
+                        "the model's marker locations; fit marker offsets (kinematics.scale.fit_marker_offsets, "
+                        "odah scale --fit-marker-offsets) or check the marker names",
+                        ", ".join(at_limit), lo, hi)
         offsets = None
         if fit_marker_offsets or tied is not None:
             loc = offsets_table(d, p).cpu().numpy()
@@ -460,7 +473,7 @@ def scale_torch(
         q=res.q, frames=fidx, marker_names=list(res.marker_names),
         marker_errors=res.marker_errors, marker_rmse=res.marker_rmse,
         groups=grp, scale_std={g: std[i].astype(np.float64) for i, g in enumerate(gnames)}, initial_scale=float(s0), mass=mass, height=height, rounds=rounds,
-        seconds=time.perf_counter() - t_start,
+        seconds=time.perf_counter() - t_start, at_limit=at_limit,
     )
 
 

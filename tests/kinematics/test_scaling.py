@@ -14,6 +14,7 @@ from pipeline.errors import KinematicsError
 from pipeline.kinematics.fk import Skeleton
 from pipeline.kinematics.osim import load_marker_set, load_osim
 from pipeline.kinematics.scaling import default_groups, model_height, scale_torch
+from pipeline.kinematics.trc import read_trc
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -40,7 +41,9 @@ def synthetic_trial(model, seed, T=60, noise=0.01, marker_shift=0.0):
 
 def test_recovers_known_scales_with_1cm_noise(generic):
     mk, S, base, _ = synthetic_trial(generic, seed=0)
-    res = scale_torch(generic, mk, generic.marker_names, mass=70.0, height=1.75 * base, frames=20, progress=False)
+    # the markers sit exactly where the model has them: no offsets, so the markers pin the factors
+    res = scale_torch(generic, mk, generic.marker_names, mass=70.0, height=1.75 * base, frames=20,
+                      fit_marker_offsets=False, progress=False)
     assert set(res.scales) == set(generic.body_names) and res.q.shape == (20, len(generic.coordinates))
     assert np.nanmean(res.marker_rmse) < 0.015
     for b in LISTED:
@@ -59,11 +62,40 @@ def test_recovers_known_scales_with_1cm_noise(generic):
 
 def test_marker_offsets_absorb_misplaced_markers(generic):
     mk, S, base, loc = synthetic_trial(generic, seed=1, noise=0.002, marker_shift=0.015)
-    plain = scale_torch(generic, mk, generic.marker_names, frames=12, progress=False)
+    plain = scale_torch(generic, mk, generic.marker_names, frames=12, fit_marker_offsets=False, progress=False)
     fitted = scale_torch(generic, mk, generic.marker_names, frames=12, fit_marker_offsets=True, progress=False)
     assert set(fitted.marker_offsets) == set(generic.marker_names) and plain.marker_offsets is None
     assert np.nanmean(fitted.marker_rmse) < 0.6 * np.nanmean(plain.marker_rmse)
     assert np.nanmean(fitted.marker_rmse) < 0.005
+
+
+def test_default_fit_survives_markers_placed_2cm_off_the_model(generic):
+    """Real markers never sit where a generic model has them. Without offsets the factors absorb
+    the misplacement (up to 60 % wrong on this trial); the default fit keeps every body sane."""
+    mk, S, base, _ = synthetic_trial(generic, seed=0, marker_shift=0.02)
+    res = scale_torch(generic, mk, generic.marker_names, mass=70.0, height=1.75 * base, frames=20, progress=False)
+    assert res.marker_offsets is not None and not res.at_limit
+    assert np.nanmean(res.marker_rmse) < 0.015
+    worst = max(np.abs(res.scales[b] / S[generic.body_names.index(b)] - 1).max() for b in LISTED)
+    assert worst < 0.2, worst
+    plain = scale_torch(generic, mk, generic.marker_names, mass=70.0, height=1.75 * base, frames=20,
+                        fit_marker_offsets=False, progress=False)
+    assert max(np.abs(plain.scales[b] / S[generic.body_names.index(b)] - 1).max() for b in LISTED) > 2 * worst
+
+
+def test_real_lab_markers_scale_sanely_and_an_absurd_fit_is_flagged(golden, caplog):
+    """Hamner's static trial on its generic model: the cluster markers sit elsewhere on the
+    subject than on the model. Without offsets the femur factor runs to its limit and says so."""
+    h = golden / "hamner"
+    model = load_osim(h / "FullBodyModel_Hamner2010_v2_0.osim")
+    tr = read_trc(h / "subject02_static.trc")
+    res = scale_torch(model, tr.positions, tr.names, mass=65.9, height=1.83, frames=10, progress=False)
+    assert not res.at_limit and np.nanmean(res.marker_rmse) < 0.01
+    assert all(0.8 < v < 1.5 for b in ("pelvis", "femur_r", "tibia_l", "humerus_r") for v in res.scales[b]), res.scales
+    with caplog.at_level("WARNING", logger="odah"):
+        plain = scale_torch(model, tr.positions, tr.names, mass=65.9, height=1.83, frames=10,
+                            fit_marker_offsets=False, progress=False)
+    assert plain.at_limit and "reached their limits" in caplog.text and "fit_marker_offsets" in caplog.text
 
 
 def test_static_trial_of_known_pose_places_the_markers(generic):
