@@ -17,7 +17,9 @@ DESCRIPTION = """\
 Scales the model's bodies (and places its markers) to fit a subject's marker trial. Backends:
   torch    odah's scaling: per-body scale factors and the poses of a set of frames optimised
            together (AddBiomechanics-style); needs no setup file, only the markers (mass and
-           height help). Optional --fit-marker-offsets.
+           height help). Marker locations on their bodies are fitted too, near the model's
+           (real markers never sit exactly where a generic model has them); --no-fit-marker-offsets
+           keeps the model's locations, for markers placed exactly as the model has them.
   opensim  OpenSim 4.6's ScaleTool: from --setup (paths inside it are relative to its folder;
            --model/--static/--mass override the setup's), or without a setup a measurement-
            based scaling built automatically from the model's markers (a heuristic: left and
@@ -47,9 +49,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames", type=int, metavar="N", default=argparse.SUPPRESS,
                    help=f"torch: frames of the trial used (default: config kinematics.scale.frames = "
                         f"{_cfg_default('scale', 'frames')})")
-    p.add_argument("--fit-marker-offsets", action="store_true", default=argparse.SUPPRESS,
+    p.add_argument("--fit-marker-offsets", action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
                    help="torch: also fit marker locations on their bodies (default: config "
-                        "kinematics.scale.fit_marker_offsets)")
+                        f"kinematics.scale.fit_marker_offsets = {_cfg_default('scale', 'fit_marker_offsets')})")
     p.add_argument("--device", choices=("cpu", "cuda"), default=argparse.SUPPRESS,
                    help="torch device (default: config kinematics.ik.device = 'cpu')")
     p.add_argument("--units", choices=("mm", "cm", "m"), help="force the marker file's length unit")

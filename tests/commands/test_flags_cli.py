@@ -55,3 +55,16 @@ def test_scale_height_boundaries_are_accepted(tmp_path, capsys, monkeypatch, hei
         assert main(["scale", "--model", "generic", "--static", str(golden / "gait2354/subject01_static.trc"),
                      "--out", str(tmp_path / "o.osim"), *argv]) == 0, capsys.readouterr().err
         assert seen.pop("height") == float(height)
+
+
+def test_scale_fits_marker_offsets_unless_told_not_to(tmp_path, capsys, monkeypatch, golden):
+    import pipeline.commands.scale as scale
+
+    seen = {}
+    monkeypatch.setattr(scale, "_torch_scale", lambda *a, **k: seen.update(k) or {"scales": {}})
+    trial = str(golden / "gait2354/subject01_static.trc")
+    for argv, fit in ([], True), (["--no-fit-marker-offsets"], False), (["--fit-marker-offsets"], True), \
+            (["-s", "kinematics.scale.fit_marker_offsets=false"], False):
+        assert main(["scale", "--model", "generic", "--static", trial, "--out", str(tmp_path / "o.osim"), *argv]) == 0, \
+            capsys.readouterr().err
+        assert seen.pop("fit_offsets") is fit, argv
