@@ -20,7 +20,7 @@ Writes the motion (.mot, degrees, OpenSim's format) and beside it <out stem>_ik_
 the per-frame marker RMSE and maximum error (metres) and a summary.
 Marker weights and coordinate tasks come from --setup (an OpenSim IK setup XML) when given, else
 every model marker found in the data has weight 1. Data markers the model lacks are ignored (and
-listed); a marker missing in a frame (NaN/blank) has weight zero in that frame.
+listed); a marker missing in a frame (NaN, blank or exactly 0 0 0) has weight zero in that frame.
 
 example:  odah ik --model scaled.osim --markers walk.trc --out walk.mot --backend opensim"""
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import MotionIOError
 from ..log import get_logger
-from .trc import MarkerData, check_plausible_units, unit_scale
+from .trc import MarkerData, check_plausible_units, unit_scale, zero_gaps_to_nan
 
 log = get_logger("kinematics.c3d")
 
@@ -104,6 +104,7 @@ def read_c3d(path: str | Path, marker_map: Mapping[str, str] | None = None, *, u
         res = np.asarray(res)[0][keep].T  # (T, M)
         xyz[res < 0] = np.nan
     xyz[~np.isfinite(xyz).all(axis=2)] = np.nan
+    zero_gaps_to_nan(xyz, names, path)
 
     first = int(c["header"]["points"].get("first_frame", 0))
     t = xyz.shape[0]

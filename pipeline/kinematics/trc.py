@@ -11,7 +11,7 @@ A TRC file (OpenSim's marker format) is tab separated::
     1  0.000  617.2  1055.3  170.8 ...
 
 Inside odah marker positions are always float64 METRES in the file's lab frame; a missing marker
-(blank cell, ``NaN`` or a short row) is NaN. Downstream IK gives a NaN marker zero weight for that
+(blank cell, ``NaN``, a short row, or exactly (0, 0, 0), the gap value many exporters write) is NaN. Downstream IK gives a NaN marker zero weight for that
 frame (documented handling of gaps).
 """
 
@@ -240,6 +240,21 @@ def check_plausible_units(data: MarkerData, units: str) -> None:
     )
 
 
+def zero_gaps_to_nan(data: np.ndarray, names: Sequence[str], source) -> np.ndarray:
+    """Set samples at exactly (0, 0, 0) to NaN, in place, and say which markers had them.
+
+    data: (T, M, 3). Many exporters write a gap as zeros; read as a position, such a marker would
+    pull IK and scaling toward the lab origin (Hamner's running trial has one for all 600 frames).
+    """
+    zero = (data == 0.0).all(axis=2)
+    if zero.any():
+        data[zero] = np.nan
+        counts = zero.sum(axis=0)
+        which = ", ".join(f"{names[i]} ({counts[i]} of {len(data)})" for i in np.flatnonzero(counts))
+        log.info("%s: samples at exactly (0, 0, 0) read as missing: %s", source, which)
+    return data
+
+
 # ----------------------------------------------------------------------------------------------
 # reading
 # ----------------------------------------------------------------------------------------------
@@ -348,6 +363,7 @@ def read_trc(path: str | Path, units: str | None = None, check_units: bool = Tru
     data = np.asarray(rows).reshape(len(rows), n_markers, 3) * scale
     # as OpenSim: a marker with any component missing is missing as a whole
     data[~np.isfinite(data).all(axis=2)] = np.nan
+    zero_gaps_to_nan(data, names, path)
     frames_arr = np.asarray(frames)
     times_arr = np.asarray(times)
     if np.isnan(frames_arr).any():

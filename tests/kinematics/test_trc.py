@@ -104,6 +104,27 @@ def test_missing_markers_blank_cells_short_rows_nan(tmp_path):
     np.testing.assert_allclose(d.positions[2, 1], [0.102, 1.002, 0.002])
 
 
+def test_zero_triplets_are_gaps_single_zero_components_are_not(tmp_path, caplog):
+    rows = [
+        "1\t0.00\t0\t0\t0\t0\t100\t0\t1\t1\t1",        # A at exactly (0, 0, 0): a gap
+        "2\t0.01\t0.0\t0.0\t0.0\t0\t0\t1\t1\t1\t1",    # A again (as 0.0); B has two zero components
+    ]
+    p = tmp_path / "zeros.trc"
+    p.write_text(_trc_text(rows=rows))
+    with caplog.at_level("INFO", logger="odah"):
+        d = read_trc(p)
+    np.testing.assert_array_equal(d.missing, [[True, False, False], [True, False, False]])
+    np.testing.assert_allclose(d.positions[1, 1], [0, 0, 0.001])
+    assert "A (2 of 2)" in caplog.text and "B (" not in caplog.text
+
+
+def test_a_dead_marker_written_as_zeros_in_real_data_is_missing(golden):
+    d = read_trc(golden / "hamner" / "subject02_running.trc")
+    miss = d.missing
+    assert miss[:, d.names.index("L.Bicep")].all()  # zeros in all 600 frames: weight zero, not the lab origin
+    assert not miss[:, d.names.index("R.Bicep")].any()
+
+
 def test_blank_time_column_derived_from_frames(tmp_path):
     p = tmp_path / "nt.trc"
     p.write_text(_trc_text(rows=[ROW1.replace("\t0.00\t", "\t\t", 1), ROW2.replace("\t0.01\t", "\t\t", 1)]))
