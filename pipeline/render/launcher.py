@@ -13,11 +13,18 @@ version as the caller. The child prints ``ODAH_PROGRESS {json}`` lines, which be
 bar (frames, rate, ETA); everything it prints goes to a log file, and the tail of that log is
 quoted when it fails. A missing interpreter, a crash, a timeout or a missing result is a
 :class:`~pipeline.errors.RenderError` naming the clip.
+
+The child runs in its own session (a Ctrl-C on the terminal does not reach it), so the caller
+stops it: while it runs, SIGTERM, SIGHUP and SIGINT raise :class:`Interrupted` in the caller,
+whose clean-up kills the child and removes the temporaries; on Linux the child also gets SIGTERM
+when its parent dies any other way (SIGKILL).
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
+import ctypes
 import json
 import os
 import queue
@@ -133,6 +140,63 @@ def _reader(stream, q: queue.Queue) -> None:
     q.put(None)
 
 
+class Interrupted(KeyboardInterrupt):
+    """A stop signal (SIGTERM, SIGHUP, SIGINT) arrived while a render ran.
+
+    A KeyboardInterrupt so that everything treats it as "stop now", not as one failed unit:
+    Luigi re-raises it instead of recording a task failure and carrying on with the next task.
+    ``signum`` is the signal; the CLI exits with 128 + signum, as the shell reports a signal.
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+
+@contextlib.contextmanager
+def stop_on_signals():
+    """While inside, a stop signal raises :class:`Interrupted` (so clean-up runs); restored after.
+
+    Python delivers signals to the main thread only, so elsewhere (a thread pool) this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum, frame):
+        raise Interrupted(signum)
+
+    previous = {s: signal.signal(s, _raise) for s in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _die_with_parent(parent: int):
+    """A ``preexec_fn`` (Linux): the child gets SIGTERM when the thread that started it ends.
+
+    run_job waits for the child in that same thread, so this fires only when the caller is killed
+    in a way no handler sees (SIGKILL, a crash). Elsewhere: None (no such feature).
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork: no dlopen in the child
+    pr_set_pdeathsig = 1
+
+    def preexec() -> None:
+        prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
 def _kill(proc: subprocess.Popen) -> None:
     try:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -188,52 +252,54 @@ def run_job(
     tail: collections.deque[str] = collections.deque(maxlen=25)
     progress = _Progress(progress_total, f"render {clip}")
     t0 = time.monotonic()
-    try:
-        proc = subprocess.Popen(
-            cmd, cwd=work_dir, env=child_env(render_cfg), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, text=True, errors="replace", bufsize=1, start_new_session=True,
-        )
-    except OSError as exc:
-        raise RenderError(f"clip '{clip}': cannot start the render environment {cmd[0]}: {exc.strerror}") from None
-    q: queue.Queue = queue.Queue()
-    threading.Thread(target=_reader, args=(proc.stdout, q), daemon=True).start()
-    timed_out = False
-    last_progress = t0
-    shadow_full: list[tuple[int, int]] = []
-    try:
-        with open(log_path, "w") as log_fh:
-            log_fh.write("$ " + " ".join(cmd) + "\n")
-            while True:
-                remaining = timeout - (time.monotonic() - last_progress)
-                if remaining <= 0:
-                    timed_out = True
-                    _kill(proc)
-                    break
-                try:
-                    line = q.get(timeout=min(remaining, 0.5))
-                except queue.Empty:
-                    continue
-                if line is None:
-                    break
-                log_fh.write(line)
-                if line.startswith(PROGRESS_TAG):
-                    last_progress = time.monotonic()
+    with stop_on_signals():
+        try:
+            proc = subprocess.Popen(
+                cmd, cwd=work_dir, env=child_env(render_cfg), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, text=True, errors="replace", bufsize=1, start_new_session=True,
+                preexec_fn=_die_with_parent(os.getpid()),
+            )
+        except OSError as exc:
+            raise RenderError(f"clip '{clip}': cannot start the render environment {cmd[0]}: {exc.strerror}") from None
+        q: queue.Queue = queue.Queue()
+        threading.Thread(target=_reader, args=(proc.stdout, q), daemon=True).start()
+        timed_out = False
+        last_progress = t0
+        shadow_full: list[tuple[int, int]] = []
+        try:
+            with open(log_path, "w", buffering=1) as log_fh:  # line by line: tail -f shows the progress
+                log_fh.write("$ " + " ".join(cmd) + "\n")
+                while True:
+                    remaining = timeout - (time.monotonic() - last_progress)
+                    if remaining <= 0:
+                        timed_out = True
+                        _kill(proc)
+                        break
                     try:
-                        progress.update(json.loads(line[len(PROGRESS_TAG):]))
-                    except ValueError:
-                        pass
-                elif line.strip() and not any(n in line for n in _NOISE):
-                    tail.append(line.rstrip())
-                    m = _SHADOW_FULL.search(line)
-                    if m:
-                        shadow_full.append((int(m.group(1)), int(m.group(2))))
-            rc = proc.wait()
-    except BaseException:
-        if proc.poll() is None:
-            _kill(proc)
-        raise
-    finally:
-        progress.close()
+                        line = q.get(timeout=min(remaining, 0.5))
+                    except queue.Empty:
+                        continue
+                    if line is None:
+                        break
+                    log_fh.write(line)
+                    if line.startswith(PROGRESS_TAG):
+                        last_progress = time.monotonic()
+                        try:
+                            progress.update(json.loads(line[len(PROGRESS_TAG):]))
+                        except ValueError:
+                            pass
+                    elif line.strip() and not any(n in line for n in _NOISE):
+                        tail.append(line.rstrip())
+                        m = _SHADOW_FULL.search(line)
+                        if m:
+                            shadow_full.append((int(m.group(1)), int(m.group(2))))
+                rc = proc.wait()
+        except BaseException:
+            if proc.poll() is None:
+                _kill(proc)
+            raise
+        finally:
+            progress.close()
     seconds = time.monotonic() - t0
     tail_text = "\n    ".join(tail) or "(no output)"
     if timed_out:
