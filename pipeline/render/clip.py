@@ -9,6 +9,10 @@ The Luigi tasks and ``odah render`` call these functions; each step writes its o
   when every one succeeded; then ``render_info.json`` is written and the frames are removed
   (unless ``render.keep_frames``).
 - :func:`render_clip`: both, plus the labels (``pipeline.scene.labels``).
+
+A render or encode that was killed leaves its temporaries behind (the render scratch folder is
+tens of MB); the next render or encode of the same clip removes them before it starts. One clip
+is rendered by one process at a time (Luigi runs a task once), so they are never live ones.
 """
 
 from __future__ import annotations
@@ -80,6 +84,28 @@ def check_blender_cameras(spec: SceneSpec, result: dict) -> float:
     return worst
 
 
+_RENDER_SCRATCH = ".render."  # prefix of the render process's scratch folder in the clip folder
+
+
+def _remove_stale_temporaries(folder: Path, *outputs: Path, prefixes: tuple[str, ...] = ()) -> list[Path]:
+    """Remove what an interrupted run left in ``folder``: the atomic temporaries of ``outputs``
+    (``.NAME.XXXX.tmp``, ``.NAME.XXXX.tmp.SUFFIX``) and ``.tmp`` entries starting with ``prefixes``.
+
+    Returns what was removed.
+    """
+    patterns = [f".{o.name}.*.tmp" for o in outputs] + [f".{o.name}.*.tmp.*" for o in outputs]
+    patterns += [f"{p}*.tmp" for p in prefixes]
+    stale = sorted({x for pattern in patterns for x in folder.glob(pattern)}) if folder.is_dir() else []
+    for x in stale:
+        if x.is_dir() and not x.is_symlink():
+            shutil.rmtree(x, ignore_errors=True)
+        else:
+            x.unlink(missing_ok=True)
+    if stale:
+        log.info("removed %d temporaries an interrupted run left in %s", len(stale), folder)
+    return stale
+
+
 def render_frames(spec: SceneSpec, mesh: MeshSequence, cfg, paths: ClipPaths, *, manifest: Manifest | None = None,
                   debug: dict[str, Any] | None = None) -> dict:
     """Render every frame of both views and their person masks into ``paths.frames_root``.
@@ -91,9 +117,11 @@ def render_frames(spec: SceneSpec, mesh: MeshSequence, cfg, paths: ClipPaths, *,
     check_inputs(spec, mesh, cfg.render)
     manifest = manifest or load_manifest(cfg.scene.manifest or None, clip=clip)
     paths.dir.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(paths.dir, paths.frames_root, paths.blend, paths.blend_cache,
+                             prefixes=(_RENDER_SCRATCH,))
     # Frames fill a temporary that replaces frames_root only once complete; the job files are scratch.
     with (atomic_dir(paths.frames_root) as frames,
-          tempfile.TemporaryDirectory(prefix=".render.", suffix=".tmp", dir=paths.dir,
+          tempfile.TemporaryDirectory(prefix=_RENDER_SCRATCH, suffix=".tmp", dir=paths.dir,
                                       ignore_cleanup_errors=True) as work):
         # Absolute: the render process runs in its own working folder.
         frames, work = frames.resolve(), Path(work).resolve()
@@ -135,6 +163,8 @@ def encode_clip(paths: ClipPaths, cfg, clip: str) -> dict:
         raise EncodeError(f"clip '{clip}': {paths.frames_result} has no 'fps' (rendered by an older odah); "
                           f"remove {paths.frames_root} and render the frames again")
     frames, fps = int(result["frames"]), float(result["fps"])
+    _remove_stale_temporaries(paths.dir, *(paths.video(v) for v in VIEWS), *(paths.masks(v) for v in VIEWS),
+                             paths.render_info)
     t0 = time.monotonic()
     jobs = []
     for v in VIEWS:
