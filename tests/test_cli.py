@@ -51,3 +51,20 @@ def test_an_unwritable_output_is_one_line_naming_the_path(tmp_path, capsys):
     assert main(["config", "--out", str(tmp_path / "out.yaml")]) != 0
     err = capsys.readouterr().err
     assert str(tmp_path / "out.yaml") in err and "Traceback" not in err and ".tmp" not in err
+
+
+def test_config_out_is_checked_before_printing(tmp_path, capsys):
+    """A bad --out is an error before the configuration is printed (nothing half done)."""
+    (tmp_path / "file").write_text("x")
+    assert main(["config", "--out", str(tmp_path / "file" / "c.yaml")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and f"{tmp_path / 'file' / 'c.yaml'}: cannot write the configuration" in err
+
+
+def test_preview_out_is_checked_first(tmp_path, capsys):
+    (tmp_path / "empty.trc").write_text("")
+    target = tmp_path / "empty.trc" / "x.png"
+    assert main(["preview", "demo", "--out", str(target), "-s", f"paths.output_root={tmp_path}"]) == 1
+    err = capsys.readouterr().err
+    assert f"{target}: cannot write the preview: {tmp_path / 'empty.trc'} is not a folder" in err
+    assert "Traceback" not in err

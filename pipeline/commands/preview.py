@@ -21,8 +21,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args, cfg) -> int:
+    from ..errors import RenderError
+    from ..io_utils import check_output
     from ..layout import ClipPaths, Layout
     from ..render.preview import write_preview
+
+    if args.out:
+        check_output(args.out, RenderError, "the preview")
 
     folder = Path(args.clip)
     paths = ClipPaths(folder) if folder.is_dir() and (folder / "keypoints2d.npz").exists() \

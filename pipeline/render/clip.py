@@ -30,7 +30,7 @@ import numpy as np
 
 from .. import axes
 from ..body.mesh import MeshSequence
-from ..errors import BodyModelError, EncodeError, RenderError
+from ..errors import BodyModelError, EncodeError, RenderError, SceneError
 from ..io_utils import atomic_dir, atomic_path, atomic_write_text
 from ..layout import VIEWS, ClipPaths
 from ..log import get_logger
@@ -39,13 +39,13 @@ from ..scene.clothing import Manifest, load_manifest
 from ..scene.spec import SceneSpec
 from .encode import canonical_frames, encode_video
 from .job import eevee_settings, prepare_clip_job
-from .launcher import run_job
+from .launcher import render_command, run_job
 
 log = get_logger("render")
 
 
 def check_inputs(spec: SceneSpec, mesh: MeshSequence, render_cfg) -> None:
-    """Errors before any rendering: bad mesh, frame rate mismatch, odd frame size."""
+    """Errors before any rendering: bad mesh, frame rate mismatch, odd frame size, no render interpreter."""
     clip = spec.clip_id
     try:
         mesh.validate()
@@ -58,6 +58,10 @@ def check_inputs(spec: SceneSpec, mesh: MeshSequence, render_cfg) -> None:
     if w % 2 or h % 2:
         raise RenderError(f"clip '{clip}': frame size {w}x{h}: H264 yuv420p needs even width and height "
                           "(render.width, render.height)")
+    try:
+        render_command(render_cfg, [])
+    except RenderError as exc:
+        raise RenderError(f"clip '{clip}': {exc}") from None
 
 
 def check_blender_cameras(spec: SceneSpec, result: dict) -> float:
@@ -192,13 +196,21 @@ def render_clip(spec: SceneSpec, mesh: MeshSequence, keypoints: np.ndarray, name
                 manifest: Manifest | None = None, debug: dict[str, Any] | None = None) -> dict:
     """Scene spec + mesh + keypoints -> the clip folder of the dataset contract.
 
-    Writes scene.json, the four videos, render_info.json and the labels (cameras.json,
-    keypoints3d.npz, keypoints2d.npz, kinematics.mot and scales.json when given).
+    Writes config.yaml (the resolved config), scene.json, the four videos, render_info.json and
+    the labels (cameras.json, keypoints3d.npz, keypoints2d.npz, kinematics.mot and scales.json
+    when given). Every input is checked before the first file is written.
     """
-    from ..scene.labels import check_keypoints, write_labels
+    from ..config import save_config
+    from ..scene.labels import check_kinematics, check_keypoints, write_labels
 
+    clip = spec.clip_id
     check_inputs(spec, mesh, cfg.render)
-    check_keypoints(np.asarray(keypoints), list(names), f"clip '{spec.clip_id}' keypoints", mesh.num_frames)
+    check_keypoints(np.asarray(keypoints), list(names), f"clip '{clip}' keypoints", mesh.num_frames)
+    if kinematics is not None:
+        check_kinematics(kinematics, mesh.num_frames, clip)
+    if scales is not None and not Path(scales).is_file():
+        raise SceneError(f"clip '{clip}': scale factors file {scales} not found")
+    save_config(cfg, paths.config)  # provenance
     spec.save(paths.scene)
     render_frames(spec, mesh, cfg, paths, manifest=manifest, debug=debug)
     info = encode_clip(paths, cfg, spec.clip_id)

@@ -54,30 +54,41 @@ _SHADOW_FULL = re.compile(r"Shadow buffer full.*\((\d+) / (\d+)\)")
 
 
 def render_command(render_cfg, script_args: list[str]) -> list[str]:
-    """The command line that runs ``pipeline.render.bpy_main`` with ``script_args``."""
+    """The command line that runs ``pipeline.render.bpy_main`` with ``script_args``.
+
+    Raises:
+        RenderError: the interpreter (``render.blender``, ``render.python`` or the project's
+            ``.venv-render``) is not an executable; the message names it and the config key.
+    """
     if render_cfg.blender:
         exe = _resolve_exe(render_cfg.blender, "render.blender")
         main = PROJECT_ROOT / "pipeline" / "render" / "bpy_main.py"
         return [exe, "-b", "--factory-startup", "--python-use-system-env", "--python-exit-code", "3",
                 "--python", str(main), "--", *script_args]
-    exe = _resolve_exe(render_cfg.python or str(PROJECT_ROOT / ".venv-render" / "bin" / "python"), "render.python")
+    if render_cfg.python:
+        exe = _resolve_exe(render_cfg.python, "render.python")
+    else:
+        exe = _resolve_exe(str(PROJECT_ROOT / ".venv-render" / "bin" / "python"), "")
     return [exe, "-m", "pipeline.render.bpy_main", *script_args]
 
 
 def _resolve_exe(value: str, key: str) -> str:
+    """``value`` as an executable path (a bare name is looked up on PATH); ``key``: the config key
+    that gave it, empty for the default ``.venv-render``."""
     import shutil
 
+    hint = ("point render.python at a Python with bpy, or render.blender at a blender binary, or run "
+            "'make setup' to build .venv-render")
+    origin = f"config {key}={value}" if key else "render.python is empty: the project's .venv-render"
     path = Path(value).expanduser()
     if path.is_absolute() or os.sep in value:
-        if not (path.exists() and os.access(path, os.X_OK)):
-            raise RenderError(
-                f"render environment not found: {path} is not an executable (config {key}; "
-                "run 'make setup' to build .venv-render, or point render.python / render.blender at bpy)"
-            )
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            what = "is not an executable file" if path.exists() else "does not exist"
+            raise RenderError(f"render environment not found: {path} {what} ({origin}); {hint}")
         return str(path)
     found = shutil.which(value)
     if not found:
-        raise RenderError(f"render environment not found: '{value}' is not on PATH (config {key})")
+        raise RenderError(f"render environment not found: '{value}' is not on PATH ({origin}); {hint}")
     return found
 
 
@@ -215,6 +226,7 @@ def run_job(
     render_cfg,
     *,
     clip: str,
+    what: str | None = None,
     log_path: str | Path | None = None,
     progress_total: int | None = None,
     timeout: float | None = None,
@@ -225,7 +237,8 @@ def run_job(
         job: JSON-serialisable job (``kind`` selects the bpy entry point; see ``bpy_main``).
         work_dir: folder for the job file, its data files and the child's ``result.json``.
         render_cfg: the ``render`` config section (interpreter, device, timeout).
-        clip: the clip (or check) name used in messages.
+        clip: the clip's id (the job's ``clip``).
+        what: how messages name the job (default: ``clip 'CLIP'``).
         log_path: where the child's output goes (default ``work_dir/render.log``).
         progress_total: frames expected over all views, for the progress bar.
         timeout: seconds the child may go without finishing a frame (or, before its first frame,
@@ -234,6 +247,11 @@ def run_job(
     Raises:
         RenderError: interpreter missing, child crashed or timed out, or no result written.
     """
+    what = what or f"clip '{clip}'"
+    try:
+        cmd_head = render_command(render_cfg, [])
+    except RenderError as exc:
+        raise RenderError(f"{what}: {exc}") from None
     # Absolute: the child runs with work_dir as its cwd, so relative paths would point elsewhere.
     work_dir = Path(work_dir).resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -244,11 +262,8 @@ def run_job(
     atomic_write_text(job_path, json.dumps(job, indent=1))
     log_path = Path(log_path) if log_path else work_dir / "render.log"
     timeout = float(timeout if timeout is not None else render_cfg.timeout)
-    try:
-        cmd = render_command(render_cfg, [str(job_path)])
-    except RenderError as exc:
-        raise RenderError(f"clip '{clip}': {exc}") from None
-    log.debug("clip %s: %s", clip, " ".join(cmd))
+    cmd = [*cmd_head, str(job_path)]
+    log.debug("%s: %s", what, " ".join(cmd))
     tail: collections.deque[str] = collections.deque(maxlen=25)
     progress = _Progress(progress_total, f"render {clip}")
     t0 = time.monotonic()
@@ -260,7 +275,7 @@ def run_job(
                 preexec_fn=_die_with_parent(os.getpid()),
             )
         except OSError as exc:
-            raise RenderError(f"clip '{clip}': cannot start the render environment {cmd[0]}: {exc.strerror}") from None
+            raise RenderError(f"{what}: cannot start the render environment {cmd[0]}: {exc.strerror}") from None
         q: queue.Queue = queue.Queue()
         threading.Thread(target=_reader, args=(proc.stdout, q), daemon=True).start()
         timed_out = False
@@ -304,23 +319,23 @@ def run_job(
     tail_text = "\n    ".join(tail) or "(no output)"
     if timed_out:
         raise RenderError(
-            f"clip '{clip}': render timed out: no frame finished for {timeout:.0f} s (render.timeout); killed; "
+            f"{what}: render timed out: no frame finished for {timeout:.0f} s (render.timeout); killed; "
             f"log: {log_path}; last lines:\n    {tail_text}"
         )
     if rc != 0:
         raise RenderError(
-            f"clip '{clip}': the render process ({cmd[0]}) failed with exit code {rc}; log: {log_path}; "
+            f"{what}: the render process ({cmd[0]}) failed with exit code {rc}; log: {log_path}; "
             f"last lines:\n    {tail_text}"
         )
     if not result_path.exists():
         raise RenderError(
-            f"clip '{clip}': the render process ({cmd[0]}) exited without writing {result_path.name} "
+            f"{what}: the render process ({cmd[0]}) exited without writing {result_path.name} "
             f"(is it really a bpy interpreter?); log: {log_path}; last lines:\n    {tail_text}"
         )
     try:
         result = json.loads(result_path.read_text())
     except ValueError as exc:
-        raise RenderError(f"clip '{clip}': unreadable render result {result_path}: {exc}") from None
+        raise RenderError(f"{what}: unreadable render result {result_path}: {exc}") from None
     result["process_seconds"] = seconds
     if shadow_full:
         used, available = max(shadow_full)
