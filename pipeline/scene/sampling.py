@@ -206,6 +206,8 @@ def sample_scene(mesh: MeshSequence, cfg, clip_id: str, *, manifest: Manifest | 
     manifest = manifest or load_manifest(sc.manifest or None, clip=clip_id)
     mesh.validate()
     seed = clip_seed(cfg.dataset.seed, clip_id) if seed is None else int(seed)
+    if seed < 0:
+        raise SceneError(f"clip '{clip_id}': seed {seed}: a clip seed is 0 or more")
     rng_cloth, rng_cam, rng_room = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
     clothing = sample_clothing(rng_cloth, manifest, sc)
     cameras = sample_cameras(rng_cam, mesh, sc, cfg.render.width, cfg.render.height)

@@ -83,3 +83,13 @@ def test_render_check_bad_interpreter_writes_nothing(tmp_path, capsys):
     assert "render-check: render environment not found: /bin is not an executable file (config render.python=/bin)" \
         in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("seed, message", [("-3", "-3 is out of range: must be at least 0"),
+                                           ("x", "expected an integer, got 'x'")])
+def test_scene_seed_must_be_a_non_negative_integer(capsys, seed, message):
+    with pytest.raises(SystemExit) as exit_:
+        main(["scene", "c1", "--seed", seed])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --seed: {message}" in err and "Traceback" not in err

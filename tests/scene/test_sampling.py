@@ -114,3 +114,8 @@ def test_floor_and_heights_follow_an_unground_mesh(walker):
     assert spec.room.floor_height == pytest.approx(float(low.vertices[..., 1].min()), abs=1e-6)
     for cam in spec.cameras.values():
         assert 1.0 - 1e-6 <= cam.location[1] - spec.room.floor_height <= 1.2 + 1e-6
+
+
+def test_negative_seed_is_scene_error(walker):
+    with pytest.raises(SceneError, match="clip 'c1': seed -1: a clip seed is 0 or more"):
+        sample_scene(walker[0], load_config(), "c1", seed=-1)
