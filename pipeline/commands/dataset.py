@@ -37,7 +37,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                                        "(default: config dataset.scheduler; empty: local)")
     p.add_argument("--plan", action="store_true", help="only list the clips (subject, motion, split) and exit")
     p.add_argument("--manifest-only", action="store_true",
-                   help="rewrite manifest.json from what is on disk (e.g. after a cluster run), render nothing")
+                   help="rewrite manifest.json of an existing dataset from what is on disk (e.g. after a cluster "
+                        "run), render nothing; exit status 1 when a clip is incomplete")
 
 
 def run(args, cfg) -> int:
@@ -53,9 +54,14 @@ def run(args, cfg) -> int:
         print(f"{len(units)} clips, {len(splits)} subjects")
         return 0
     if args.manifest_only:
+        from ..errors import TaskError
+
+        if not Layout(root).config.is_file():
+            raise TaskError(f"{root}: no dataset here (no {Layout(root).config.name}); --manifest-only describes "
+                            f"the output of an 'odah dataset --out {root}' run")
         manifest = build_manifest(cfg, root, units)
         print(f"wrote {write_manifest(manifest, root)}: {manifest['summary']}")
-        return 0
+        return 0 if manifest["summary"]["failed"] == 0 else 1
     from ..tasks.dataset import build_dataset
 
     manifest = build_dataset(cfg, root, workers=args.workers, scheduler=args.scheduler, units=units)

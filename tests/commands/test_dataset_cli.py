@@ -33,3 +33,14 @@ def test_a_failed_unit_is_one_line_without_verbose(tmp_path, capsys, verbose):
     assert f"MotionTask of subject lab motion bad failed: {bad}: not a TRC file" in err
     assert ("Traceback" in err) == verbose
     assert "Traceback" in (root / "failures.jsonl").read_text()
+
+
+def test_manifest_only_needs_a_dataset_and_reports_failures(tmp_path, capsys):
+    root = tmp_path / "nonexist_ds"
+    assert main(["dataset", "--manifest-only", "--out", str(root)]) == 1
+    assert f"{root}: no dataset here (no config.yaml)" in capsys.readouterr().err
+    assert not root.exists()
+    root.mkdir()
+    assert main(["config", "--out", str(root / "config.yaml")]) == 0
+    assert main(["dataset", "--manifest-only", "--out", str(root)]) == 1  # nothing rendered: every clip failed
+    assert "'failed': 4" in capsys.readouterr().out and (root / "manifest.json").is_file()
