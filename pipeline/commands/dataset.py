@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..config.flags import int_key
+
 HELP = "build a dataset: subjects x motions -> scaled models, IK, bodies, rendered clips, labels, manifest"
 DESCRIPTION = """\
 Runs the whole pipeline for every clip of the configured dataset, as one Luigi task graph:
@@ -32,7 +34,8 @@ examples:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", help="dataset root (default: config paths.output_root)")
-    p.add_argument("--workers", type=int, metavar="N", help="Luigi worker processes (default: config dataset.workers)")
+    p.add_argument("--workers", type=int_key("dataset.workers"), metavar="N",
+                   help="Luigi worker processes (default: config dataset.workers)")
     p.add_argument("--scheduler", metavar="URL", help="central Luigi scheduler, e.g. http://host:8082 "
                                                        "(default: config dataset.scheduler; empty: local)")
     p.add_argument("--plan", action="store_true", help="only list the clips (subject, motion, split) and exit")

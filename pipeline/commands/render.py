@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..config.flags import int_range
+
 HELP = "render one clip: scene, EEVEE front/side videos with person masks, H264, labels"
 DESCRIPTION = """\
 Renders clip CLIP into <output_root>/clips/CLIP/: config.yaml, scene.json, video_front/side.mp4,
@@ -23,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kinematics", metavar="IK.mot", help="the clip's OpenSim coordinates (copied)")
     p.add_argument("--scales", metavar="SCALES.json", help="the subject's scale factors (copied)")
     p.add_argument("--scene", metavar="scene.json", help="render this scene spec instead of sampling one")
-    p.add_argument("--frames", type=int, default=0, help="with --mannequin: frames (default: 1 s)")
+    p.add_argument("--frames", type=int_range(1), help="with --mannequin: frames, 1 or more (default: 1 s)")
     p.add_argument("--tasks", action="store_true", help="run as Luigi tasks (local scheduler)")
 
 
@@ -50,6 +52,8 @@ def run(args, cfg) -> int:
     check_id("clip", args.clip)
     if args.mesh and not args.keypoints:
         raise RenderError("odah render: --keypoints is required with --mesh")
+    if args.mesh and args.frames:
+        raise RenderError("odah render: --frames is for --mannequin (a --mesh has its own frames)")
     if args.scene and args.tasks:
         raise RenderError("--scene cannot be combined with --tasks (the scene task samples scene.json)")
     spec = None

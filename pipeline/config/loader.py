@@ -170,6 +170,21 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return key.split("."), value
 
 
+def check_value(key: str, value: Any) -> Any:
+    """``value`` typed and checked as the dotted config key ``key`` (type, range, choices) would be."""
+    cls, parts = Config, key.split(".")
+    for depth, name in enumerate(parts):
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        if name not in fields:
+            raise ConfigError(f"config key '{'.'.join(parts[:depth + 1])}': unknown key")
+        tp = typing.get_type_hints(cls)[name]
+        if depth < len(parts) - 1:
+            if not dataclasses.is_dataclass(tp):
+                raise ConfigError(f"config key '{key}': '{name}' is not a section")
+            cls = tp
+    return _coerce(key, tp, value, dict(fields[name].metadata))
+
+
 def check_config(cfg: Any, prefix: str = "") -> Any:
     """Rules between keys, checked once every layer is applied: each ``X_min`` is at most its ``X_max``.
 

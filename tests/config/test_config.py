@@ -126,3 +126,15 @@ def test_pairs_are_checked_after_every_override():
     """Raising both bounds one override at a time passes through a minimum above the old maximum."""
     cfg = load_config(None, ["scene.lights_min=10", "scene.lights_max=20"])
     assert (cfg.scene.lights_min, cfg.scene.lights_max) == (10, 20)
+
+
+def test_check_value_types_and_bounds_one_key():
+    from pipeline.config.loader import check_value
+
+    assert check_value("render.samples", 4) == 4 and check_value("scene.focal_mm", 35) == 35.0
+    with pytest.raises(ConfigError, match=r"config key 'render.samples': 0 is below the minimum 1"):
+        check_value("render.samples", 0)
+    with pytest.raises(ConfigError, match=r"config key 'render.sample': unknown key"):
+        check_value("render.sample", 1)
+    with pytest.raises(ConfigError, match=r"'samples' is not a section"):
+        check_value("render.samples.x", 1)
