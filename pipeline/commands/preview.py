@@ -23,6 +23,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="FILE.png", help="where to write the sheet (default: <clip>/preview.png)")
 
 
+def _is_clip_id(text: str, cfg) -> bool:
+    """``text`` names a rendered clip under the output root."""
+    from ..errors import OdahError
+    from ..layout import Layout
+
+    try:
+        return Layout(cfg.paths.output_root).clip(text).keypoints2d.is_file()
+    except OdahError:  # not a valid id
+        return False
+
+
 def run(args, cfg) -> int:
     from ..errors import RenderError
     from ..io_utils import check_output
@@ -32,9 +43,14 @@ def run(args, cfg) -> int:
     if args.out:
         check_output(args.out, RenderError, "the preview")
 
-    folder = Path(args.clip)
-    paths = ClipPaths(folder) if folder.is_dir() and (folder / "keypoints2d.npz").exists() \
-        else Layout(cfg.paths.output_root).clip(args.clip)
+    folder = ClipPaths(Path(args.clip))
+    if folder.keypoints2d.is_file():
+        paths = folder
+    elif folder.dir.is_dir() and not _is_clip_id(args.clip, cfg):
+        raise RenderError(f"{folder.dir}: not a clip folder (no {folder.keypoints2d.name}); give a rendered clip's "
+                          f"folder or the id of a clip under {Layout(cfg.paths.output_root).root / 'clips'}")
+    else:
+        paths = Layout(cfg.paths.output_root).clip(args.clip)
     out = write_preview(paths, args.out, frames=args.frames, cell_width=args.width)
     print(out)
     return 0

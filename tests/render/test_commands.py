@@ -93,3 +93,11 @@ def test_scene_seed_must_be_a_non_negative_integer(capsys, seed, message):
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert f"argument --seed: {message}" in err and "Traceback" not in err
+
+
+def test_preview_of_a_folder_that_is_no_clip(tmp_path, capsys):
+    folder = tmp_path / "m"
+    folder.mkdir()
+    assert main(["preview", str(folder), "-s", f"paths.output_root={tmp_path / 'out'}"]) == 1
+    err = capsys.readouterr().err
+    assert f"{folder}: not a clip folder (no keypoints2d.npz)" in err and "clip id" not in err
