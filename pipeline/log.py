@@ -49,6 +49,11 @@ def setup_logging(verbose: bool = False) -> None:
             luigi_log.addFilter(_no_traceback)
 
 
+def plural(n: int, noun: str) -> str:
+    """``"1 clip"``, ``"2 clips"``: a count and a regular English noun."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def progress(iterable: Iterable[T], desc: str = "", total: int | None = None, unit: str = "it") -> Iterator[T]:
     """Iterate with a progress bar (count, rate, ETA) on stderr; plain iteration when tqdm is absent.
 

@@ -47,6 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args, cfg) -> int:
     from ..dataset import assign_splits, build_manifest, plan_units, write_manifest
     from ..layout import Layout
+    from ..log import plural
 
     root = Layout(args.out or cfg.paths.output_root).root
     units = plan_units(cfg)
@@ -54,7 +55,7 @@ def run(args, cfg) -> int:
         splits = assign_splits(sorted({u.subject for u in units}), cfg.dataset.splits, cfg.dataset.seed)
         for u in units:
             print(f"{u.clip_id:<32} subject {u.subject:<10} {splits[u.subject]:<6} {u.source}")
-        print(f"{len(units)} clips, {len(splits)} subjects")
+        print(f"{plural(len(units), 'clip')}, {plural(len(splits), 'subject')}")
         return 0
     if args.manifest_only:
         from ..errors import TaskError

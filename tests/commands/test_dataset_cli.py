@@ -44,3 +44,8 @@ def test_manifest_only_needs_a_dataset_and_reports_failures(tmp_path, capsys):
     assert main(["config", "--out", str(root / "config.yaml")]) == 0
     assert main(["dataset", "--manifest-only", "--out", str(root)]) == 1  # nothing rendered: every clip failed
     assert "'failed': 4" in capsys.readouterr().out and (root / "manifest.json").is_file()
+
+
+def test_plan_counts_read_as_english(capsys):
+    assert main(["dataset", "--plan", "-s", "dataset.subjects=1", "-s", "dataset.motions=[library:walking]"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "1 clip, 1 subject"
