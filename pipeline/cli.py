@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 
 from . import __version__
@@ -105,9 +106,12 @@ def main(argv: list[str] | None = None) -> int:
             where = exc.filename2 or exc.filename
             log.error("%s%s", f"{where}: " if where else "", exc.strerror or exc)
         return 1
-    except KeyboardInterrupt:
-        log.error("interrupted")
-        return 130
+    except KeyboardInterrupt as exc:
+        # Ctrl-C, or a stop signal during a render (pipeline.render.launcher.Interrupted): exit as
+        # the shell reports a signal, 128 + its number
+        signum = getattr(exc, "signum", signal.SIGINT)
+        log.error("interrupted (%s)", signal.Signals(signum).name)
+        return 128 + signum
 
 
 if __name__ == "__main__":  # pragma: no cover

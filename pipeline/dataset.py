@@ -63,13 +63,15 @@ def plan_units(cfg) -> list[Unit]:
     """The clips of the configured dataset, in a stable order.
 
     Raises:
-        ConfigError: no motions, unknown source kinds, missing files, or motion and render frame
-            rates that differ (the renderer does not resample).
+        ConfigError: no motions, unknown source kinds or library motions, missing files, or motion
+            and render frame rates that differ (the renderer does not resample).
     """
+    from .body.motion_library import list_motions
     from .body.sources import parse_source
     from .errors import MotionSourceError
 
     d = cfg.dataset
+    library = list_motions()
     if cfg.motion.fps != cfg.render.fps:
         raise ConfigError(f"config keys 'motion.fps' ({cfg.motion.fps:g}) and 'render.fps' ({cfg.render.fps:g}) "
                           "must be equal for a dataset: the videos show the motion's frames one to one")
@@ -82,6 +84,9 @@ def plan_units(cfg) -> list[Unit]:
             spec = parse_source(source)
         except MotionSourceError as exc:
             raise ConfigError(f"config key 'dataset.motions': {exc}") from None
+        if spec.kind == "library" and spec.target not in library:
+            raise ConfigError(f"config key 'dataset.motions': {source!r}: no such library motion "
+                              f"(library: {', '.join(library)})")
         mid = motion_id(source)
         if spec.kind in _SAMPLED_KINDS:
             if not sampled:

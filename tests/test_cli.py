@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from pipeline.cli import COMMANDS, build_parser, main
 
 
@@ -51,3 +53,43 @@ def test_an_unwritable_output_is_one_line_naming_the_path(tmp_path, capsys):
     assert main(["config", "--out", str(tmp_path / "out.yaml")]) != 0
     err = capsys.readouterr().err
     assert str(tmp_path / "out.yaml") in err and "Traceback" not in err and ".tmp" not in err
+
+
+def test_config_out_is_checked_before_printing(tmp_path, capsys):
+    """A bad --out is an error before the configuration is printed (nothing half done)."""
+    (tmp_path / "file").write_text("x")
+    assert main(["config", "--out", str(tmp_path / "file" / "c.yaml")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and f"{tmp_path / 'file' / 'c.yaml'}: cannot write the configuration" in err
+
+
+def test_preview_out_is_checked_first(tmp_path, capsys):
+    (tmp_path / "empty.trc").write_text("")
+    target = tmp_path / "empty.trc" / "x.png"
+    assert main(["preview", "demo", "--out", str(target), "-s", f"paths.output_root={tmp_path}"]) == 1
+    err = capsys.readouterr().err
+    assert f"{target}: cannot write the preview: {tmp_path / 'empty.trc'} is not a folder" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["render-check", "--size", "10x10"], "argument --size: config key 'render.width': 10 px is below the minimum 16"),
+    (["render-check", "--size", "64x9000"], "config key 'render.height': 9000 px is above the maximum 8192"),
+    (["render-check", "--samples", "0"], "argument --samples: config key 'render.samples': 0 is below the minimum 1"),
+    (["preview", "demo", "--frames", "0"], "argument --frames: 0 is out of range: must be in [1, 1000]"),
+    (["preview", "demo", "--width", "0"], "argument --width: 0 is out of range: must be in [64, 8192]"),
+    (["render", "x", "--mannequin", "--frames", "0"], "argument --frames: 0 is out of range: must be at least 1"),
+    (["render", "x", "--mannequin", "--frames", "-2"], "argument --frames: -2 is out of range"),
+    (["dataset", "--workers", "0"], "argument --workers: config key 'dataset.workers': 0 is below the minimum 1"),
+])
+def test_flags_are_checked_like_their_config_keys(capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_render_frames_is_for_the_mannequin(tmp_path, capsys):
+    assert main(["render", "x", "--mesh", "m.npz", "--keypoints", "k.npz", "--frames", "3",
+                 "-s", f"paths.output_root={tmp_path}"]) == 1
+    assert "--frames is for --mannequin" in capsys.readouterr().err

@@ -57,3 +57,9 @@ def test_splits_are_by_subject_seeded_and_keep_a_training_subject():
     assert sorted(two.values()) == ["test", "train"]
     with pytest.raises(ConfigError, match="dataset.splits"):
         assign_splits(subjects, [1.0, 0.0], seed=0)
+
+
+def test_plan_rejects_an_unknown_library_motion():
+    with pytest.raises(ConfigError, match=r"config key 'dataset.motions': 'library:nosuch': no such library motion "
+                                          r"\(library: .*walking"):
+        plan_units(load_config(None, ["dataset.motions=[library:walking, library:nosuch]"]))

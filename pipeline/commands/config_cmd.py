@@ -20,6 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args, cfg) -> int:
     from ..config import available_presets, config_to_yaml, describe_config, save_config
+    from ..errors import ConfigError
+    from ..io_utils import check_output
 
     if args.list:
         rows = describe_config()
@@ -30,6 +32,8 @@ def run(args, cfg) -> int:
     if args.presets:
         print("\n".join(available_presets()))
         return 0
+    if args.out:
+        check_output(args.out, ConfigError, "the configuration")
     sys.stdout.write(config_to_yaml(cfg))
     if args.out:
         save_config(cfg, args.out)

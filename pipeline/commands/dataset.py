@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..config.flags import int_key
+
 HELP = "build a dataset: subjects x motions -> scaled models, IK, bodies, rendered clips, labels, manifest"
 DESCRIPTION = """\
 Runs the whole pipeline for every clip of the configured dataset, as one Luigi task graph:
@@ -32,17 +34,20 @@ examples:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", help="dataset root (default: config paths.output_root)")
-    p.add_argument("--workers", type=int, metavar="N", help="Luigi worker processes (default: config dataset.workers)")
+    p.add_argument("--workers", type=int_key("dataset.workers"), metavar="N",
+                   help="Luigi worker processes (default: config dataset.workers)")
     p.add_argument("--scheduler", metavar="URL", help="central Luigi scheduler, e.g. http://host:8082 "
                                                        "(default: config dataset.scheduler; empty: local)")
     p.add_argument("--plan", action="store_true", help="only list the clips (subject, motion, split) and exit")
     p.add_argument("--manifest-only", action="store_true",
-                   help="rewrite manifest.json from what is on disk (e.g. after a cluster run), render nothing")
+                   help="rewrite manifest.json of an existing dataset from what is on disk (e.g. after a cluster "
+                        "run), render nothing; exit status 1 when a clip is incomplete")
 
 
 def run(args, cfg) -> int:
     from ..dataset import assign_splits, build_manifest, plan_units, write_manifest
     from ..layout import Layout
+    from ..log import plural
 
     root = Layout(args.out or cfg.paths.output_root).root
     units = plan_units(cfg)
@@ -50,12 +55,17 @@ def run(args, cfg) -> int:
         splits = assign_splits(sorted({u.subject for u in units}), cfg.dataset.splits, cfg.dataset.seed)
         for u in units:
             print(f"{u.clip_id:<32} subject {u.subject:<10} {splits[u.subject]:<6} {u.source}")
-        print(f"{len(units)} clips, {len(splits)} subjects")
+        print(f"{plural(len(units), 'clip')}, {plural(len(splits), 'subject')}")
         return 0
     if args.manifest_only:
+        from ..errors import TaskError
+
+        if not Layout(root).config.is_file():
+            raise TaskError(f"{root}: no dataset here (no {Layout(root).config.name}); --manifest-only describes "
+                            f"the output of an 'odah dataset --out {root}' run")
         manifest = build_manifest(cfg, root, units)
         print(f"wrote {write_manifest(manifest, root)}: {manifest['summary']}")
-        return 0
+        return 0 if manifest["summary"]["failed"] == 0 else 1
     from ..tasks.dataset import build_dataset
 
     manifest = build_dataset(cfg, root, workers=args.workers, scheduler=args.scheduler, units=units)

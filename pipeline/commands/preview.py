@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..config.flags import int_range
+
 HELP = "write a PNG contact sheet of a few frames of both views with the 2D keypoints drawn"
 DESCRIPTION = """\
 For people who would rather look than read: picks a few frames evenly over the clip, shows the
@@ -15,18 +17,40 @@ clip folder. Writes <clip>/preview.png unless --out is given."""
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("clip", metavar="CLIP", help="clip id (under <output_root>/clips) or a clip folder")
-    p.add_argument("--frames", type=int, default=4, help="how many frames (rows)")
-    p.add_argument("--width", type=int, default=540, help="width of each view in the sheet, pixels")
+    p.add_argument("--frames", type=int_range(1, 1000), default=4, help="how many frames (rows), 1 to 1000")
+    p.add_argument("--width", type=int_range(64, 8192), default=540,
+                   help="width of each view in the sheet, pixels, 64 to 8192")
     p.add_argument("--out", metavar="FILE.png", help="where to write the sheet (default: <clip>/preview.png)")
 
 
+def _is_clip_id(text: str, cfg) -> bool:
+    """``text`` names a rendered clip under the output root."""
+    from ..errors import OdahError
+    from ..layout import Layout
+
+    try:
+        return Layout(cfg.paths.output_root).clip(text).keypoints2d.is_file()
+    except OdahError:  # not a valid id
+        return False
+
+
 def run(args, cfg) -> int:
+    from ..errors import RenderError
+    from ..io_utils import check_output
     from ..layout import ClipPaths, Layout
     from ..render.preview import write_preview
 
-    folder = Path(args.clip)
-    paths = ClipPaths(folder) if folder.is_dir() and (folder / "keypoints2d.npz").exists() \
-        else Layout(cfg.paths.output_root).clip(args.clip)
-    out = write_preview(paths, args.out, frames=max(1, args.frames), cell_width=max(64, args.width))
+    if args.out:
+        check_output(args.out, RenderError, "the preview")
+
+    folder = ClipPaths(Path(args.clip))
+    if folder.keypoints2d.is_file():
+        paths = folder
+    elif folder.dir.is_dir() and not _is_clip_id(args.clip, cfg):
+        raise RenderError(f"{folder.dir}: not a clip folder (no {folder.keypoints2d.name}); give a rendered clip's "
+                          f"folder or the id of a clip under {Layout(cfg.paths.output_root).root / 'clips'}")
+    else:
+        paths = Layout(cfg.paths.output_root).clip(args.clip)
+    out = write_preview(paths, args.out, frames=args.frames, cell_width=args.width)
     print(out)
     return 0

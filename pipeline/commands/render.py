@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..config.flags import int_range
+
 HELP = "render one clip: scene, EEVEE front/side videos with person masks, H264, labels"
 DESCRIPTION = """\
 Renders clip CLIP into <output_root>/clips/CLIP/: config.yaml, scene.json, video_front/side.mp4,
@@ -23,18 +25,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kinematics", metavar="IK.mot", help="the clip's OpenSim coordinates (copied)")
     p.add_argument("--scales", metavar="SCALES.json", help="the subject's scale factors (copied)")
     p.add_argument("--scene", metavar="scene.json", help="render this scene spec instead of sampling one")
-    p.add_argument("--frames", type=int, default=0, help="with --mannequin: frames (default: 1 s)")
+    p.add_argument("--frames", type=int_range(1), help="with --mannequin: frames, 1 or more (default: 1 s)")
     p.add_argument("--tasks", action="store_true", help="run as Luigi tasks (local scheduler)")
 
 
-def _mannequin_inputs(cfg, clip: str, frames: int):
+def _save_mannequin(cfg, clip: str, mesh, kp, names) -> tuple[str, str]:
+    """The mannequin's mesh and keypoints as files (the tasks' inputs): their paths."""
     import numpy as np
 
     from ..io_utils import atomic_savez
     from ..layout import Layout
-    from ..scene.mannequin import mannequin
 
-    mesh, kp, names = mannequin(frames=frames or max(2, int(cfg.render.fps)), fps=cfg.render.fps, name=clip)
     folder = Layout(cfg.paths.output_root).root.resolve() / "mannequin" / clip
     folder.mkdir(parents=True, exist_ok=True)
     mesh.save(folder / "mesh.npz")
@@ -44,33 +45,53 @@ def _mannequin_inputs(cfg, clip: str, frames: int):
 
 def run(args, cfg) -> int:
     from ..errors import RenderError
+    from ..io_utils import check_output
     from ..layout import Layout, check_id
 
+    # Every input is checked before the first file is written: a failure leaves nothing behind.
     check_id("clip", args.clip)
-    if args.mannequin:
-        mesh_path, kp_path = _mannequin_inputs(cfg, args.clip, args.frames)
-    else:
-        if not args.keypoints:
-            raise RenderError("odah render: --keypoints is required with --mesh")
-        mesh_path, kp_path = args.mesh, args.keypoints
-    paths = Layout(cfg.paths.output_root).clip(args.clip)
-    from ..config import save_config
+    if args.mesh and not args.keypoints:
+        raise RenderError("odah render: --keypoints is required with --mesh")
+    if args.mesh and args.frames:
+        raise RenderError("odah render: --frames is for --mannequin (a --mesh has its own frames)")
+    if args.scene and args.tasks:
+        raise RenderError("--scene cannot be combined with --tasks (the scene task samples scene.json)")
+    spec = None
+    if args.scene:
+        from ..scene.spec import load_spec
 
-    save_config(cfg, paths.config)  # provenance, and what the tasks read back
-    if args.tasks:
-        return _run_tasks(args, cfg, paths.config.read_text(), mesh_path, kp_path)
+        spec = load_spec(args.scene)
+        if spec.clip_id != args.clip:
+            raise RenderError(f"--scene {args.scene} is the scene of clip '{spec.clip_id}', not '{args.clip}'")
+    paths = Layout(cfg.paths.output_root).clip(args.clip)
+    check_output(paths.config, RenderError, "the clip's config.yaml")
 
     from ..body.mesh import MeshSequence
-    from ..render.clip import render_clip
     from ..scene.labels import load_keypoints
-    from ..scene.sampling import sample_scene
-    from ..scene.spec import load_spec
 
-    mesh = MeshSequence.load(mesh_path)
-    kp, names = load_keypoints(kp_path, args.clip)
-    spec = load_spec(args.scene) if args.scene else sample_scene(mesh, cfg, args.clip)
-    if spec.clip_id != args.clip:
-        raise RenderError(f"--scene {args.scene} is the scene of clip '{spec.clip_id}', not '{args.clip}'")
+    if args.mannequin:
+        from ..scene.mannequin import mannequin
+
+        mesh, kp, names = mannequin(frames=args.frames or max(2, int(cfg.render.fps)), fps=cfg.render.fps,
+                                    name=args.clip)
+    else:
+        mesh = MeshSequence.load(args.mesh)
+        kp, names = load_keypoints(args.keypoints, args.clip)
+    if args.tasks:
+        from ..config import config_to_yaml, save_config
+        from ..render.clip import check_inputs
+        from ..scene.sampling import sample_scene
+
+        check_inputs(sample_scene(mesh, cfg, args.clip), mesh, cfg.render)
+        mesh_path, kp_path = (_save_mannequin(cfg, args.clip, mesh, kp, names) if args.mannequin
+                              else (args.mesh, args.keypoints))
+        save_config(cfg, paths.config)  # provenance (the tasks take the same text)
+        return _run_tasks(args, cfg, config_to_yaml(cfg), mesh_path, kp_path)
+
+    from ..render.clip import render_clip
+    from ..scene.sampling import sample_scene
+
+    spec = spec or sample_scene(mesh, cfg, args.clip)
     info = render_clip(spec, mesh, kp, names, cfg, paths, kinematics=args.kinematics, scales=args.scales)
     per_frame = sum(v["render_seconds"] for v in info["views"].values()) / max(info["frames"], 1)
     print(f"{paths.dir}: {info['frames']} frames x 2 views at {info['width']}x{info['height']}, "
@@ -85,8 +106,6 @@ def _run_tasks(args, cfg, cfg_yaml: str, mesh_path: str, kp_path: str) -> int:
     from ..tasks.failures import build_kwargs
     from ..tasks.render import ClipTask
 
-    if args.scene:
-        raise RenderError("--scene cannot be combined with --tasks (the scene task samples scene.json)")
     task = ClipTask(root=str(cfg.paths.output_root), clip_id=args.clip, mesh=mesh_path, keypoints=kp_path,
                     kinematics=args.kinematics or "", scales=args.scales or "", config=cfg_yaml)
     ok = luigi.build([task], **build_kwargs(1, cfg.dataset.scheduler))

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from ..config.flags import int_key
+from ..config.loader import check_value
+from ..errors import ConfigError
+
 HELP = "render one tiny EEVEE image in the render environment and report engine, device and time"
 DESCRIPTION = """\
 Proves the render environment works: runs the render interpreter (.venv-render, render.python or
@@ -13,18 +17,22 @@ The image and the log go to <output_root>/render_check/."""
 
 
 def _size(text: str) -> tuple[int, int]:
+    """``WxH`` -> (width, height), each side checked as render.width / render.height."""
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, e.g. 64x48, got {text!r}") from None
-    if not (8 <= w <= 8192 and 8 <= h <= 8192):
-        raise argparse.ArgumentTypeError(f"size {text}: each side must be in [8, 8192]")
-    return w, h
+    try:
+        return check_value("render.width", w), check_value("render.height", h)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--size", type=_size, default=(64, 48), metavar="WxH", help="image size")
-    p.add_argument("--samples", type=int, default=1, help="EEVEE samples")
+    p.add_argument("--size", type=_size, default="64x48", metavar="WxH",
+                   help="image size; each side in the range of config keys render.width and render.height")
+    p.add_argument("--samples", type=int_key("render.samples"), default=1,
+                   help="EEVEE samples, in the range of config key render.samples")
     p.add_argument("--out", metavar="DIR", help="output folder (default: <output_root>/render_check)")
 
 

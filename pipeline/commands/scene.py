@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import math
 
+from ..config.flags import int_range
+
 HELP = "sample and print (or save) the scene spec of a clip: clothing, room, lights, two cameras"
 DESCRIPTION = """\
 Samples the scene of clip CLIP from the dataset seed (dataset.seed) and the clip id, exactly as
@@ -17,7 +19,8 @@ scene.manifest (validated on load)."""
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("clip", metavar="CLIP", help="clip id (with dataset.seed it determines the scene)")
     p.add_argument("--mesh", metavar="MESH.npz", help="body mesh sequence (default: a walking mannequin)")
-    p.add_argument("--seed", type=int, help="use this clip seed instead of the one derived from dataset.seed")
+    p.add_argument("--seed", type=int_range(0), metavar="SEED",
+                   help="use this clip seed (0 or more) instead of the one derived from dataset.seed")
     p.add_argument("--out", metavar="scene.json", help="save the spec here")
     p.add_argument("--json", action="store_true", help="print the whole spec as JSON")
 

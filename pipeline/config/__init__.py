@@ -10,6 +10,7 @@ naming the dotted key and what was expected.
 
 from .loader import (
     available_presets,
+    check_config,
     config_from_dict,
     config_from_yaml,
     config_to_dict,
@@ -23,6 +24,7 @@ from .schema import Config
 __all__ = [
     "Config",
     "available_presets",
+    "check_config",
     "config_from_dict",
     "config_from_yaml",
     "config_to_dict",

@@ -143,7 +143,7 @@ def config_to_yaml(cfg: Config) -> str:
 
 def config_from_yaml(text: str) -> Config:
     """A validated :class:`Config` from YAML text (as :func:`config_to_yaml` writes it); empty: the defaults."""
-    return config_from_dict(yaml.safe_load(text) if text else None)
+    return check_config(config_from_dict(yaml.safe_load(text) if text else None))
 
 
 def _read_yaml(path: Path) -> dict:
@@ -170,6 +170,38 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return key.split("."), value
 
 
+def check_value(key: str, value: Any) -> Any:
+    """``value`` typed and checked as the dotted config key ``key`` (type, range, choices) would be."""
+    cls, parts = Config, key.split(".")
+    for depth, name in enumerate(parts):
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        if name not in fields:
+            raise ConfigError(f"config key '{'.'.join(parts[:depth + 1])}': unknown key")
+        tp = typing.get_type_hints(cls)[name]
+        if depth < len(parts) - 1:
+            if not dataclasses.is_dataclass(tp):
+                raise ConfigError(f"config key '{key}': '{name}' is not a section")
+            cls = tp
+    return _coerce(key, tp, value, dict(fields[name].metadata))
+
+
+def check_config(cfg: Any, prefix: str = "") -> Any:
+    """Rules between keys, checked once every layer is applied: each ``X_min`` is at most its ``X_max``.
+
+    Returns ``cfg``; raises :class:`ConfigError` naming both keys.
+    """
+    names = [f.name for f in dataclasses.fields(cfg)]
+    for name in names:
+        value = getattr(cfg, name)
+        if dataclasses.is_dataclass(value):
+            check_config(value, f"{prefix}{name}.")
+        elif name.endswith("_min") and (hi := name.removesuffix("_min") + "_max") in names:
+            if value > getattr(cfg, hi):
+                raise ConfigError(f"config key '{prefix}{name}': {value} is above {prefix}{hi} "
+                                  f"({getattr(cfg, hi)}); the minimum must not exceed the maximum")
+    return cfg
+
+
 def load_config(preset: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
     """Defaults, then a preset (a shipped name like ``demo`` or a YAML path), then overrides."""
     cfg = Config()
@@ -192,7 +224,7 @@ def load_config(preset: str | Path | None = None, overrides: list[str] | tuple[s
         for k in reversed(keys):
             nested = {k: nested}
         cfg = config_from_dict(nested, cfg)
-    return cfg
+    return check_config(cfg)
 
 
 def save_config(cfg: Config, path: str | Path) -> Path:

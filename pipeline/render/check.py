@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import RenderError
 from .common import is_software
-from .launcher import run_job
+from .launcher import render_command, run_job
 
 
 @dataclass
@@ -53,6 +53,10 @@ def run_render_check(render_cfg, out_dir: str | Path, width: int = 64, height: i
     Raises:
         RenderError: the environment is missing or broken, or the image is wrong.
     """
+    try:
+        render_command(render_cfg, [])  # a missing interpreter fails here, before any folder is made
+    except RenderError as exc:
+        raise RenderError(f"render-check: {exc}") from None
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".render_check.", dir=out_dir))
@@ -61,7 +65,7 @@ def run_render_check(render_cfg, out_dir: str | Path, width: int = 64, height: i
         tmp_image = work / "render_check.png"
         job = {"kind": "check", "width": width, "height": height, "samples": samples,
                "device": render_cfg.device, "output": str(tmp_image)}
-        result = run_job(job, work, render_cfg, clip="render-check", log_path=out_dir / "render_check.log",
+        result = run_job(job, work, render_cfg, clip="render-check", what="render-check", log_path=out_dir / "render_check.log",
                          timeout=min(render_cfg.timeout, 600.0))
         _check_image(tmp_image, width, height)
         tmp_image.replace(image)

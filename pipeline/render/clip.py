@@ -9,6 +9,10 @@ The Luigi tasks and ``odah render`` call these functions; each step writes its o
   when every one succeeded; then ``render_info.json`` is written and the frames are removed
   (unless ``render.keep_frames``).
 - :func:`render_clip`: both, plus the labels (``pipeline.scene.labels``).
+
+A render or encode that was killed leaves its temporaries behind (the render scratch folder is
+tens of MB); the next render or encode of the same clip removes them before it starts. One clip
+is rendered by one process at a time (Luigi runs a task once), so they are never live ones.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import numpy as np
 
 from .. import axes
 from ..body.mesh import MeshSequence
-from ..errors import BodyModelError, EncodeError, RenderError
+from ..errors import BodyModelError, EncodeError, RenderError, SceneError
 from ..io_utils import atomic_dir, atomic_path, atomic_write_text
 from ..layout import VIEWS, ClipPaths
 from ..log import get_logger
@@ -35,13 +39,13 @@ from ..scene.clothing import Manifest, load_manifest
 from ..scene.spec import SceneSpec
 from .encode import canonical_frames, encode_video
 from .job import eevee_settings, prepare_clip_job
-from .launcher import run_job
+from .launcher import render_command, run_job
 
 log = get_logger("render")
 
 
 def check_inputs(spec: SceneSpec, mesh: MeshSequence, render_cfg) -> None:
-    """Errors before any rendering: bad mesh, frame rate mismatch, odd frame size."""
+    """Errors before any rendering: bad mesh, frame rate mismatch, odd frame size, no render interpreter."""
     clip = spec.clip_id
     try:
         mesh.validate()
@@ -54,6 +58,10 @@ def check_inputs(spec: SceneSpec, mesh: MeshSequence, render_cfg) -> None:
     if w % 2 or h % 2:
         raise RenderError(f"clip '{clip}': frame size {w}x{h}: H264 yuv420p needs even width and height "
                           "(render.width, render.height)")
+    try:
+        render_command(render_cfg, [])
+    except RenderError as exc:
+        raise RenderError(f"clip '{clip}': {exc}") from None
 
 
 def check_blender_cameras(spec: SceneSpec, result: dict) -> float:
@@ -80,6 +88,28 @@ def check_blender_cameras(spec: SceneSpec, result: dict) -> float:
     return worst
 
 
+_RENDER_SCRATCH = ".render."  # prefix of the render process's scratch folder in the clip folder
+
+
+def _remove_stale_temporaries(folder: Path, *outputs: Path, prefixes: tuple[str, ...] = ()) -> list[Path]:
+    """Remove what an interrupted run left in ``folder``: the atomic temporaries of ``outputs``
+    (``.NAME.XXXX.tmp``, ``.NAME.XXXX.tmp.SUFFIX``) and ``.tmp`` entries starting with ``prefixes``.
+
+    Returns what was removed.
+    """
+    patterns = [f".{o.name}.*.tmp" for o in outputs] + [f".{o.name}.*.tmp.*" for o in outputs]
+    patterns += [f"{p}*.tmp" for p in prefixes]
+    stale = sorted({x for pattern in patterns for x in folder.glob(pattern)}) if folder.is_dir() else []
+    for x in stale:
+        if x.is_dir() and not x.is_symlink():
+            shutil.rmtree(x, ignore_errors=True)
+        else:
+            x.unlink(missing_ok=True)
+    if stale:
+        log.info("removed %d temporaries an interrupted run left in %s", len(stale), folder)
+    return stale
+
+
 def render_frames(spec: SceneSpec, mesh: MeshSequence, cfg, paths: ClipPaths, *, manifest: Manifest | None = None,
                   debug: dict[str, Any] | None = None) -> dict:
     """Render every frame of both views and their person masks into ``paths.frames_root``.
@@ -91,9 +121,11 @@ def render_frames(spec: SceneSpec, mesh: MeshSequence, cfg, paths: ClipPaths, *,
     check_inputs(spec, mesh, cfg.render)
     manifest = manifest or load_manifest(cfg.scene.manifest or None, clip=clip)
     paths.dir.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(paths.dir, paths.frames_root, paths.blend, paths.blend_cache,
+                             prefixes=(_RENDER_SCRATCH,))
     # Frames fill a temporary that replaces frames_root only once complete; the job files are scratch.
     with (atomic_dir(paths.frames_root) as frames,
-          tempfile.TemporaryDirectory(prefix=".render.", suffix=".tmp", dir=paths.dir,
+          tempfile.TemporaryDirectory(prefix=_RENDER_SCRATCH, suffix=".tmp", dir=paths.dir,
                                       ignore_cleanup_errors=True) as work):
         # Absolute: the render process runs in its own working folder.
         frames, work = frames.resolve(), Path(work).resolve()
@@ -135,6 +167,8 @@ def encode_clip(paths: ClipPaths, cfg, clip: str) -> dict:
         raise EncodeError(f"clip '{clip}': {paths.frames_result} has no 'fps' (rendered by an older odah); "
                           f"remove {paths.frames_root} and render the frames again")
     frames, fps = int(result["frames"]), float(result["fps"])
+    _remove_stale_temporaries(paths.dir, *(paths.video(v) for v in VIEWS), *(paths.masks(v) for v in VIEWS),
+                             paths.render_info)
     t0 = time.monotonic()
     jobs = []
     for v in VIEWS:
@@ -162,13 +196,21 @@ def render_clip(spec: SceneSpec, mesh: MeshSequence, keypoints: np.ndarray, name
                 manifest: Manifest | None = None, debug: dict[str, Any] | None = None) -> dict:
     """Scene spec + mesh + keypoints -> the clip folder of the dataset contract.
 
-    Writes scene.json, the four videos, render_info.json and the labels (cameras.json,
-    keypoints3d.npz, keypoints2d.npz, kinematics.mot and scales.json when given).
+    Writes config.yaml (the resolved config), scene.json, the four videos, render_info.json and
+    the labels (cameras.json, keypoints3d.npz, keypoints2d.npz, kinematics.mot and scales.json
+    when given). Every input is checked before the first file is written.
     """
-    from ..scene.labels import check_keypoints, write_labels
+    from ..config import save_config
+    from ..scene.labels import check_kinematics, check_keypoints, write_labels
 
+    clip = spec.clip_id
     check_inputs(spec, mesh, cfg.render)
-    check_keypoints(np.asarray(keypoints), list(names), f"clip '{spec.clip_id}' keypoints", mesh.num_frames)
+    check_keypoints(np.asarray(keypoints), list(names), f"clip '{clip}' keypoints", mesh.num_frames)
+    if kinematics is not None:
+        check_kinematics(kinematics, mesh.num_frames, clip)
+    if scales is not None and not Path(scales).is_file():
+        raise SceneError(f"clip '{clip}': scale factors file {scales} not found")
+    save_config(cfg, paths.config)  # provenance
     spec.save(paths.scene)
     render_frames(spec, mesh, cfg, paths, manifest=manifest, debug=debug)
     info = encode_clip(paths, cfg, spec.clip_id)

@@ -13,11 +13,18 @@ version as the caller. The child prints ``ODAH_PROGRESS {json}`` lines, which be
 bar (frames, rate, ETA); everything it prints goes to a log file, and the tail of that log is
 quoted when it fails. A missing interpreter, a crash, a timeout or a missing result is a
 :class:`~pipeline.errors.RenderError` naming the clip.
+
+The child runs in its own session (a Ctrl-C on the terminal does not reach it), so the caller
+stops it: while it runs, SIGTERM, SIGHUP and SIGINT raise :class:`Interrupted` in the caller,
+whose clean-up kills the child and removes the temporaries; on Linux the child also gets SIGTERM
+when its parent dies any other way (SIGKILL).
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
+import ctypes
 import json
 import os
 import queue
@@ -47,30 +54,41 @@ _SHADOW_FULL = re.compile(r"Shadow buffer full.*\((\d+) / (\d+)\)")
 
 
 def render_command(render_cfg, script_args: list[str]) -> list[str]:
-    """The command line that runs ``pipeline.render.bpy_main`` with ``script_args``."""
+    """The command line that runs ``pipeline.render.bpy_main`` with ``script_args``.
+
+    Raises:
+        RenderError: the interpreter (``render.blender``, ``render.python`` or the project's
+            ``.venv-render``) is not an executable; the message names it and the config key.
+    """
     if render_cfg.blender:
         exe = _resolve_exe(render_cfg.blender, "render.blender")
         main = PROJECT_ROOT / "pipeline" / "render" / "bpy_main.py"
         return [exe, "-b", "--factory-startup", "--python-use-system-env", "--python-exit-code", "3",
                 "--python", str(main), "--", *script_args]
-    exe = _resolve_exe(render_cfg.python or str(PROJECT_ROOT / ".venv-render" / "bin" / "python"), "render.python")
+    if render_cfg.python:
+        exe = _resolve_exe(render_cfg.python, "render.python")
+    else:
+        exe = _resolve_exe(str(PROJECT_ROOT / ".venv-render" / "bin" / "python"), "")
     return [exe, "-m", "pipeline.render.bpy_main", *script_args]
 
 
 def _resolve_exe(value: str, key: str) -> str:
+    """``value`` as an executable path (a bare name is looked up on PATH); ``key``: the config key
+    that gave it, empty for the default ``.venv-render``."""
     import shutil
 
+    hint = ("point render.python at a Python with bpy, or render.blender at a blender binary, or run "
+            "'make setup' to build .venv-render")
+    origin = f"config {key}={value}" if key else "render.python is empty: the project's .venv-render"
     path = Path(value).expanduser()
     if path.is_absolute() or os.sep in value:
-        if not (path.exists() and os.access(path, os.X_OK)):
-            raise RenderError(
-                f"render environment not found: {path} is not an executable (config {key}; "
-                "run 'make setup' to build .venv-render, or point render.python / render.blender at bpy)"
-            )
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            what = "is not an executable file" if path.exists() else "does not exist"
+            raise RenderError(f"render environment not found: {path} {what} ({origin}); {hint}")
         return str(path)
     found = shutil.which(value)
     if not found:
-        raise RenderError(f"render environment not found: '{value}' is not on PATH (config {key})")
+        raise RenderError(f"render environment not found: '{value}' is not on PATH ({origin}); {hint}")
     return found
 
 
@@ -133,6 +151,63 @@ def _reader(stream, q: queue.Queue) -> None:
     q.put(None)
 
 
+class Interrupted(KeyboardInterrupt):
+    """A stop signal (SIGTERM, SIGHUP, SIGINT) arrived while a render ran.
+
+    A KeyboardInterrupt so that everything treats it as "stop now", not as one failed unit:
+    Luigi re-raises it instead of recording a task failure and carrying on with the next task.
+    ``signum`` is the signal; the CLI exits with 128 + signum, as the shell reports a signal.
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+
+@contextlib.contextmanager
+def stop_on_signals():
+    """While inside, a stop signal raises :class:`Interrupted` (so clean-up runs); restored after.
+
+    Python delivers signals to the main thread only, so elsewhere (a thread pool) this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum, frame):
+        raise Interrupted(signum)
+
+    previous = {s: signal.signal(s, _raise) for s in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _die_with_parent(parent: int):
+    """A ``preexec_fn`` (Linux): the child gets SIGTERM when the thread that started it ends.
+
+    run_job waits for the child in that same thread, so this fires only when the caller is killed
+    in a way no handler sees (SIGKILL, a crash). Elsewhere: None (no such feature).
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork: no dlopen in the child
+    pr_set_pdeathsig = 1
+
+    def preexec() -> None:
+        prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
 def _kill(proc: subprocess.Popen) -> None:
     try:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -151,6 +226,7 @@ def run_job(
     render_cfg,
     *,
     clip: str,
+    what: str | None = None,
     log_path: str | Path | None = None,
     progress_total: int | None = None,
     timeout: float | None = None,
@@ -161,7 +237,8 @@ def run_job(
         job: JSON-serialisable job (``kind`` selects the bpy entry point; see ``bpy_main``).
         work_dir: folder for the job file, its data files and the child's ``result.json``.
         render_cfg: the ``render`` config section (interpreter, device, timeout).
-        clip: the clip (or check) name used in messages.
+        clip: the clip's id (the job's ``clip``).
+        what: how messages name the job (default: ``clip 'CLIP'``).
         log_path: where the child's output goes (default ``work_dir/render.log``).
         progress_total: frames expected over all views, for the progress bar.
         timeout: seconds the child may go without finishing a frame (or, before its first frame,
@@ -170,6 +247,11 @@ def run_job(
     Raises:
         RenderError: interpreter missing, child crashed or timed out, or no result written.
     """
+    what = what or f"clip '{clip}'"
+    try:
+        cmd_head = render_command(render_cfg, [])
+    except RenderError as exc:
+        raise RenderError(f"{what}: {exc}") from None
     # Absolute: the child runs with work_dir as its cwd, so relative paths would point elsewhere.
     work_dir = Path(work_dir).resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -180,81 +262,80 @@ def run_job(
     atomic_write_text(job_path, json.dumps(job, indent=1))
     log_path = Path(log_path) if log_path else work_dir / "render.log"
     timeout = float(timeout if timeout is not None else render_cfg.timeout)
-    try:
-        cmd = render_command(render_cfg, [str(job_path)])
-    except RenderError as exc:
-        raise RenderError(f"clip '{clip}': {exc}") from None
-    log.debug("clip %s: %s", clip, " ".join(cmd))
+    cmd = [*cmd_head, str(job_path)]
+    log.debug("%s: %s", what, " ".join(cmd))
     tail: collections.deque[str] = collections.deque(maxlen=25)
     progress = _Progress(progress_total, f"render {clip}")
     t0 = time.monotonic()
-    try:
-        proc = subprocess.Popen(
-            cmd, cwd=work_dir, env=child_env(render_cfg), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, text=True, errors="replace", bufsize=1, start_new_session=True,
-        )
-    except OSError as exc:
-        raise RenderError(f"clip '{clip}': cannot start the render environment {cmd[0]}: {exc.strerror}") from None
-    q: queue.Queue = queue.Queue()
-    threading.Thread(target=_reader, args=(proc.stdout, q), daemon=True).start()
-    timed_out = False
-    last_progress = t0
-    shadow_full: list[tuple[int, int]] = []
-    try:
-        with open(log_path, "w") as log_fh:
-            log_fh.write("$ " + " ".join(cmd) + "\n")
-            while True:
-                remaining = timeout - (time.monotonic() - last_progress)
-                if remaining <= 0:
-                    timed_out = True
-                    _kill(proc)
-                    break
-                try:
-                    line = q.get(timeout=min(remaining, 0.5))
-                except queue.Empty:
-                    continue
-                if line is None:
-                    break
-                log_fh.write(line)
-                if line.startswith(PROGRESS_TAG):
-                    last_progress = time.monotonic()
+    with stop_on_signals():
+        try:
+            proc = subprocess.Popen(
+                cmd, cwd=work_dir, env=child_env(render_cfg), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, text=True, errors="replace", bufsize=1, start_new_session=True,
+                preexec_fn=_die_with_parent(os.getpid()),
+            )
+        except OSError as exc:
+            raise RenderError(f"{what}: cannot start the render environment {cmd[0]}: {exc.strerror}") from None
+        q: queue.Queue = queue.Queue()
+        threading.Thread(target=_reader, args=(proc.stdout, q), daemon=True).start()
+        timed_out = False
+        last_progress = t0
+        shadow_full: list[tuple[int, int]] = []
+        try:
+            with open(log_path, "w", buffering=1) as log_fh:  # line by line: tail -f shows the progress
+                log_fh.write("$ " + " ".join(cmd) + "\n")
+                while True:
+                    remaining = timeout - (time.monotonic() - last_progress)
+                    if remaining <= 0:
+                        timed_out = True
+                        _kill(proc)
+                        break
                     try:
-                        progress.update(json.loads(line[len(PROGRESS_TAG):]))
-                    except ValueError:
-                        pass
-                elif line.strip() and not any(n in line for n in _NOISE):
-                    tail.append(line.rstrip())
-                    m = _SHADOW_FULL.search(line)
-                    if m:
-                        shadow_full.append((int(m.group(1)), int(m.group(2))))
-            rc = proc.wait()
-    except BaseException:
-        if proc.poll() is None:
-            _kill(proc)
-        raise
-    finally:
-        progress.close()
+                        line = q.get(timeout=min(remaining, 0.5))
+                    except queue.Empty:
+                        continue
+                    if line is None:
+                        break
+                    log_fh.write(line)
+                    if line.startswith(PROGRESS_TAG):
+                        last_progress = time.monotonic()
+                        try:
+                            progress.update(json.loads(line[len(PROGRESS_TAG):]))
+                        except ValueError:
+                            pass
+                    elif line.strip() and not any(n in line for n in _NOISE):
+                        tail.append(line.rstrip())
+                        m = _SHADOW_FULL.search(line)
+                        if m:
+                            shadow_full.append((int(m.group(1)), int(m.group(2))))
+                rc = proc.wait()
+        except BaseException:
+            if proc.poll() is None:
+                _kill(proc)
+            raise
+        finally:
+            progress.close()
     seconds = time.monotonic() - t0
     tail_text = "\n    ".join(tail) or "(no output)"
     if timed_out:
         raise RenderError(
-            f"clip '{clip}': render timed out: no frame finished for {timeout:.0f} s (render.timeout); killed; "
+            f"{what}: render timed out: no frame finished for {timeout:.0f} s (render.timeout); killed; "
             f"log: {log_path}; last lines:\n    {tail_text}"
         )
     if rc != 0:
         raise RenderError(
-            f"clip '{clip}': the render process ({cmd[0]}) failed with exit code {rc}; log: {log_path}; "
+            f"{what}: the render process ({cmd[0]}) failed with exit code {rc}; log: {log_path}; "
             f"last lines:\n    {tail_text}"
         )
     if not result_path.exists():
         raise RenderError(
-            f"clip '{clip}': the render process ({cmd[0]}) exited without writing {result_path.name} "
+            f"{what}: the render process ({cmd[0]}) exited without writing {result_path.name} "
             f"(is it really a bpy interpreter?); log: {log_path}; last lines:\n    {tail_text}"
         )
     try:
         result = json.loads(result_path.read_text())
     except ValueError as exc:
-        raise RenderError(f"clip '{clip}': unreadable render result {result_path}: {exc}") from None
+        raise RenderError(f"{what}: unreadable render result {result_path}: {exc}") from None
     result["process_seconds"] = seconds
     if shadow_full:
         used, available = max(shadow_full)

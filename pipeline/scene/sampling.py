@@ -15,7 +15,6 @@ frustum is convex, so the whole motion is then in frame.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import math
 
@@ -36,15 +35,6 @@ def clip_seed(dataset_seed: int, clip_id: str) -> int:
     words = [int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4)]
     state = np.random.SeedSequence([int(dataset_seed), *words]).generate_state(2, dtype=np.uint32)
     return int(state[0]) << 31 | int(state[1]) >> 1  # < 2**63: a JSON-safe, int64-safe integer
-
-
-def _check_ranges(sc) -> None:
-    """Every ``X_min`` of the scene config is at most its ``X_max``."""
-    names = [f.name for f in dataclasses.fields(sc)]
-    for lo in names:
-        hi = lo.removesuffix("_min") + "_max"
-        if lo.endswith("_min") and hi in names and getattr(sc, lo) > getattr(sc, hi):
-            raise SceneError(f"config scene.{lo} ({getattr(sc, lo)}) is above scene.{hi} ({getattr(sc, hi)})")
 
 
 def sample_clothing(rng: np.random.Generator, manifest: Manifest, sc) -> ClothingSpec:
@@ -196,16 +186,18 @@ def sample_scene(mesh: MeshSequence, cfg, clip_id: str, *, manifest: Manifest | 
 
     Args:
         mesh: the clip's body mesh sequence (OpenSim world, metres); framing uses all its frames.
-        cfg: the whole :class:`~pipeline.config.Config` (``scene``, ``render`` size, ``dataset`` seed).
+        cfg: the whole :class:`~pipeline.config.Config` (``scene``, ``render`` size, ``dataset`` seed),
+            as the loader validated it (its ranges, and each ``X_min`` at most its ``X_max``).
         clip_id: the clip id (with the dataset seed it gives the seed).
         manifest: the clothing library (default: ``cfg.scene.manifest`` or the shipped one).
         seed: override the derived seed.
     """
     sc = cfg.scene
-    _check_ranges(sc)
     manifest = manifest or load_manifest(sc.manifest or None, clip=clip_id)
     mesh.validate()
     seed = clip_seed(cfg.dataset.seed, clip_id) if seed is None else int(seed)
+    if seed < 0:
+        raise SceneError(f"clip '{clip_id}': seed {seed}: a clip seed is 0 or more")
     rng_cloth, rng_cam, rng_room = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
     clothing = sample_clothing(rng_cloth, manifest, sc)
     cameras = sample_cameras(rng_cam, mesh, sc, cfg.render.width, cfg.render.height)

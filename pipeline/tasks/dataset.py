@@ -16,7 +16,7 @@ from ..config import config_to_yaml, save_config
 from ..dataset import Unit, build_manifest, check_unit_ids, plan_units, write_manifest
 from ..errors import OdahError, TaskError
 from ..layout import Layout
-from ..log import get_logger
+from ..log import get_logger, plural
 from .failures import build_kwargs
 from .motion import Stage1Task
 from .render import ClipTask
@@ -78,7 +78,8 @@ def build_dataset(cfg, root=None, *, workers: int | None = None, scheduler: str 
                      rate * (len(units) - len(done)))
 
     kw = build_kwargs(workers or cfg.dataset.workers, cfg.dataset.scheduler if scheduler is None else scheduler)
-    log.info("dataset: %d clips of %d subjects under %s", len(units), len({u.subject for u in units}), root)
+    log.info("dataset: %s of %s under %s", plural(len(units), "clip"), plural(len({u.subject for u in units}), "subject"),
+             root)
     handlers = [(Stage1Task, luigi.Event.FAILURE, _failure), (ClipTaskBase, luigi.Event.FAILURE, _failure),
                 (ClipTask, luigi.Event.SUCCESS, _success)]
     for cls, event, fn in handlers:

@@ -9,17 +9,25 @@ from typing import Callable
 
 import luigi
 
+from ..errors import OdahError
 from ..layout import Layout
+from ..log import get_logger
+
+log = get_logger("tasks")
 
 
 def record_failures(task_cls: type[luigi.Task], describe: Callable[[luigi.Task], dict]) -> None:
-    """Log every failure of ``task_cls`` tasks (which have a ``root``) as one JSON line.
+    """Log every failure of ``task_cls`` tasks (which have a ``root``) as one error line and as
+    one JSON line with the traceback in ``failures.jsonl``.
 
     ``describe(task)`` gives the unit's fields (e.g. ``{"clip": ...}``).
     """
 
     @task_cls.event_handler(luigi.Event.FAILURE)
     def _record(task, exc):
+        unit = " ".join(f"{k} {v}" for k, v in describe(task).items())
+        reason = str(exc) if isinstance(exc, OdahError) else f"{type(exc).__name__}: {exc}"
+        log.error("%s of %s failed: %s", task.get_task_family(), unit, (reason.splitlines() or [""])[0])
         try:
             layout = Layout(task.root)
             layout.root.mkdir(parents=True, exist_ok=True)

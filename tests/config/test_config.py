@@ -105,3 +105,36 @@ def test_every_option_is_documented():
     assert len(rows) > 10
     for key, _default, _allowed, help_text in rows:
         assert help_text, f"config key {key} has no help text"
+
+
+@pytest.mark.parametrize("key", ["distance_factor", "lights", "light_power", "light_size", "light_temperature",
+                                 "room_margin", "room_height", "ambient", "garment_offset"])
+def test_a_minimum_above_its_maximum_is_an_error_on_load(key):
+    from pipeline.config import Config
+
+    sc = Config().scene
+    lo, hi = getattr(sc, f"{key}_min"), getattr(sc, f"{key}_max")
+    assert lo < hi
+    swapped = [f"scene.{key}_min={hi}", f"scene.{key}_max={lo}"]  # the default range swapped
+    with pytest.raises(ConfigError, match=rf"config key 'scene.{key}_min': {hi} is above scene.{key}_max \({lo}\)"):
+        load_config(None, swapped)
+    with pytest.raises(ConfigError, match=f"scene.{key}_min"):  # what the tasks parse, too
+        config_from_yaml(f"scene: {{{key}_min: {hi}, {key}_max: {lo}}}")
+
+
+def test_pairs_are_checked_after_every_override():
+    """Raising both bounds one override at a time passes through a minimum above the old maximum."""
+    cfg = load_config(None, ["scene.lights_min=10", "scene.lights_max=20"])
+    assert (cfg.scene.lights_min, cfg.scene.lights_max) == (10, 20)
+
+
+def test_check_value_types_and_bounds_one_key():
+    from pipeline.config.loader import check_value
+
+    assert check_value("render.samples", 4) == 4 and check_value("scene.focal_mm", 35) == 35.0
+    with pytest.raises(ConfigError, match=r"config key 'render.samples': 0 is below the minimum 1"):
+        check_value("render.samples", 0)
+    with pytest.raises(ConfigError, match=r"config key 'render.sample': unknown key"):
+        check_value("render.sample", 1)
+    with pytest.raises(ConfigError, match=r"'samples' is not a section"):
+        check_value("render.samples.x", 1)

@@ -39,7 +39,8 @@ def test_render_check_renders_in_render_env(tmp_path, capsys):
 
 def test_missing_render_env_is_clear_error(tmp_path):
     cfg = load_config(None, [f"render.python={tmp_path / 'nope' / 'python'}"])
-    with pytest.raises(RenderError, match=r"clip 'c1': render environment not found: .*nope/python.*render.python"):
+    with pytest.raises(RenderError, match=r"clip 'c1': render environment not found: .*nope/python does not exist "
+                                          r"\(config render.python="):
         run_job({"kind": "check"}, tmp_path / "work", cfg.render, clip="c1")
 
 

@@ -58,3 +58,46 @@ def test_render_mannequin_then_preview(tmp_path, capsys):
     with Image.open(clip.preview) as im:
         assert im.size[0] == 256 and im.size[1] > 2 * 96
         assert np.asarray(im).std() > 10
+
+
+def test_render_failing_checks_write_nothing(tmp_path, capsys):
+    """Inputs are checked before the first file is written: a bad scene or interpreter leaves no folder."""
+    root = tmp_path / "out"
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    assert main(["render", "y", "--mannequin", "--scene", str(bad), "-s", f"paths.output_root={root}"]) == 1
+    assert "field 'clip_id': missing" in capsys.readouterr().err
+    assert main(["render", "y", "--mannequin", "--tasks", "-s", f"paths.output_root={root}",
+                 "-s", f"render.python={tmp_path / 'nope'}"]) == 1
+    assert main(["render", "y", "--mannequin", "-s", f"paths.output_root={root}",
+                 "-s", f"render.python={tmp_path / 'nope'}"]) == 1
+    err = capsys.readouterr().err
+    assert f"clip 'y': render environment not found: {tmp_path / 'nope'} does not exist " \
+           f"(config render.python={tmp_path / 'nope'})" in err
+    assert not root.exists()
+
+
+def test_render_check_bad_interpreter_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "check"
+    assert main(["render-check", "--out", str(out), "-s", "render.python=/bin"]) == 1
+    assert "render-check: render environment not found: /bin is not an executable file (config render.python=/bin)" \
+        in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("seed, message", [("-3", "-3 is out of range: must be at least 0"),
+                                           ("x", "expected an integer, got 'x'")])
+def test_scene_seed_must_be_a_non_negative_integer(capsys, seed, message):
+    with pytest.raises(SystemExit) as exit_:
+        main(["scene", "c1", "--seed", seed])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --seed: {message}" in err and "Traceback" not in err
+
+
+def test_preview_of_a_folder_that_is_no_clip(tmp_path, capsys):
+    folder = tmp_path / "m"
+    folder.mkdir()
+    assert main(["preview", str(folder), "-s", f"paths.output_root={tmp_path / 'out'}"]) == 1
+    err = capsys.readouterr().err
+    assert f"{folder}: not a clip folder (no keypoints2d.npz)" in err and "clip id" not in err
