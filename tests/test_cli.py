@@ -15,6 +15,7 @@ def test_help_lists_every_subcommand_with_a_purpose(capsys):
     for name, _module in COMMANDS:
         help_text = sub.choices[name].format_help()
         assert "--config" in help_text and "--set" in help_text and "--verbose" in help_text
+        assert "example" in help_text, f"odah {name} --help shows no example"
 
 
 def test_console_script_help_runs():
@@ -30,6 +31,19 @@ def test_config_command_prints_and_rejects(capsys, tmp_path):
     assert "render.widht" in capsys.readouterr().err
     assert main(["config", "--list"]) == 0
     assert "kinematics.ik.backend" in capsys.readouterr().out
+
+
+def test_config_list_keeps_the_meaning_in_one_column_and_presets_say_what_they_are(capsys):
+    from pipeline.config import describe_config
+
+    assert main(["config", "--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    starts = {line.index(text) for key, _d, _a, text in describe_config() if text
+              for line in lines if line.rstrip().endswith(text)}
+    assert len(starts) == 1, starts  # long defaults (dataset.motions) push the meaning a line down, not sideways
+    assert main(["config", "--presets"]) == 0
+    out = capsys.readouterr().out
+    assert "demo  The demo (make demo)" in out and "odah  The ODAH paper's settings" in out
 
 
 def test_axes_round_trip():

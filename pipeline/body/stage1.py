@@ -121,7 +121,7 @@ def subject_body(cfg, subject: str, source: dict, skeleton=None) -> dict:
     shape = torch.as_tensor(ph[None], dtype=body.dtype, device=body.device)
     with torch.no_grad():
         h, m = float(body.height(shape)[0]), float(body.mass(shape)[0])
-    log.info("subject %s: Anny body %s, %.2f m, %.1f kg", subject, how, h, m)
+    log.info("subject '%s': Anny body %s, %.2f m, %.1f kg", subject, how, h, m)
     return dict(model="anny", phenotypes=ph, height=h, mass=m)
 
 

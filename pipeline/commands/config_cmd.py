@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 
 HELP = "show the resolved configuration, list every key with its default and range, or the presets"
 DESCRIPTION = """\
 Print the configuration that -c/--config and -s/--set resolve to (YAML), or with --list every
-key with its default, unit, allowed range and meaning. Use it to check a preset before a long run."""
+key with its default, unit, allowed range and meaning. Use it to check a preset before a long run.
+
+examples:  odah config --list
+           odah config -c odah -s render.samples=4 --out my_run.yaml   # then: odah dataset -c my_run.yaml
+           odah config --presets"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -19,18 +24,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args, cfg) -> int:
-    from ..config import available_presets, config_to_yaml, describe_config, save_config
+    from ..config import available_presets, config_to_yaml, describe_config, preset_description, save_config
     from ..errors import ConfigError
     from ..io_utils import check_output
 
     if args.list:
         rows = describe_config()
         w = max(len(r[0]) for r in rows)
+        help_col = w + 2 + 13 + 25
         for key, default, allowed, help_text in rows:
-            print(f"{key:<{w}}  {default:<12} {allowed:<24} {help_text}")
+            head = f"{key:<{w}}  {default:<12} {allowed:<24} "
+            if len(head) > help_col:  # a long default or range: the meaning starts a line below, in its column
+                print(head.rstrip())
+                head = " " * help_col
+            print(head + help_text)
         return 0
     if args.presets:
-        print("\n".join(available_presets()))
+        names = available_presets()
+        w = max(map(len, names))
+        for name in names:
+            print(f"{name:<{w}}  " + textwrap.fill(preset_description(name), 96, subsequent_indent=" " * (w + 2)))
         return 0
     if args.out:
         check_output(args.out, ConfigError, "the configuration")

@@ -12,7 +12,10 @@ DESCRIPTION = """\
 For people who would rather look than read: picks a few frames evenly over the clip, shows the
 front and side views side by side with the labelled 2D keypoints (green: visible, orange ring:
 occluded) and the person-mask outline (cyan). CLIP is a clip id under <output_root>/clips/ or a
-clip folder. Writes <clip>/preview.png unless --out is given."""
+clip folder. Writes <clip>/preview.png unless --out is given.
+
+examples:  odah preview demo                        # output/clips/demo/preview.png
+           odah preview output/demo/clips/s000-walking --frames 6 --out sheet.png"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

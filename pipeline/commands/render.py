@@ -13,7 +13,11 @@ masks_front/side.mp4, cameras.json, keypoints3d.npz, keypoints2d.npz (+ visibili
 kinematics.mot and scales.json (copied when given), render_info.json. Inputs: a body mesh
 sequence (npz, OpenSim axes) and the 3D keypoints to label (npz with keypoints (T, K, 3) and
 names). --mannequin renders a procedural walking mannequin instead (no body model needed).
---tasks runs the same work as Luigi tasks (skipping what is complete)."""
+--tasks runs the same work as Luigi tasks (skipping what is complete).
+
+examples:  odah render demo --mannequin --frames 30 -s render.width=320 -s render.height=240
+           odah render s000-walking --mesh body_fit.npz --keypoints keypoints3d.npz --kinematics ik.mot
+           odah render again --mesh body_fit.npz --keypoints keypoints3d.npz --scene clips/again/scene.json"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -13,7 +13,10 @@ DESCRIPTION = """\
 Proves the render environment works: runs the render interpreter (.venv-render, render.python or
 render.blender) through the same launcher clips use, renders one tiny EEVEE image and reports the
 engine, the device EEVEE ran on (GPU, or Mesa's llvmpipe on a CPU-only machine) and the time.
-The image and the log go to <output_root>/render_check/."""
+The image and the log go to <output_root>/render_check/.
+
+examples:  odah render-check
+           odah render-check --size 320x240 --samples 8 -s render.device=gpu"""
 
 
 def _size(text: str) -> tuple[int, int]:

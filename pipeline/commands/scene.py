@@ -13,7 +13,11 @@ Samples the scene of clip CLIP from the dataset seed (dataset.seed) and the clip
 the render tasks do, and prints a summary (--json: the whole spec). Cameras are framed on the
 body mesh given by --mesh over all its frames (default: a procedural mannequin walking for two
 seconds). Ranges come from the 'scene' config section; the clothing library from
-scene.manifest (validated on load)."""
+scene.manifest (validated on load).
+
+examples:  odah scene s000-walking                     # the summary: clothing, room, lights, cameras
+           odah scene s000-walking --json --out scene.json -s dataset.seed=7
+           odah scene c1 --mesh body_fit.npz           # cameras framed on a real body's motion"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

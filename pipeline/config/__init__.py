@@ -10,6 +10,7 @@ naming the dotted key and what was expected.
 
 from .loader import (
     available_presets,
+    preset_description,
     check_config,
     config_from_dict,
     config_from_yaml,
@@ -24,6 +25,7 @@ from .schema import Config
 __all__ = [
     "Config",
     "available_presets",
+    "preset_description",
     "check_config",
     "config_from_dict",
     "config_from_yaml",

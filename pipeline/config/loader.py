@@ -22,6 +22,16 @@ def available_presets() -> list[str]:
     return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
 
 
+def preset_description(name: str) -> str:
+    """The comment a shipped preset opens with (what it is for), as one line of text."""
+    lines = []
+    for line in (PRESET_DIR / f"{name}.yaml").read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line.lstrip("#").strip())
+    return " ".join(lines)
+
+
 def _type_name(tp: Any) -> str:
     origin = typing.get_origin(tp)
     if origin in (list, tuple):

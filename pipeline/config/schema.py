@@ -172,7 +172,8 @@ class DatasetConfig:
              "AMASS .npz and .trc/.c3d files form one subject per folder")
     splits: list[float] = option(
         default_factory=lambda: [0.75, 0.125, 0.125], min=0.0, max=1.0,
-        help="Train/val/test fractions of the subjects (split by subject, seeded)")
+        help="Train/val/test proportions of the subjects, normalised to sum 1 (split by subject, seeded; "
+             "train keeps at least one subject)")
     workers: int = option(1, "Luigi worker processes", min=1, max=1024)
     scheduler: str = option("", "Luigi central scheduler URL (empty: local scheduler)")
 
