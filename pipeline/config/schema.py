@@ -46,8 +46,8 @@ class ScaleConfig:
                                       "model has them")
     marker_noise: float = option(0.02, "Expected RMS marker error (skin slide, placement) that torch scaling weighs "
                                  "its priors against: larger trusts the priors more", unit="m", min=0.001, max=0.2)
-    mass: float = option(0.0, "Subject mass (0: estimate from the body model)", unit="kg", min=0.0, max=500.0)
-    height: float = option(0.0, "Subject height (0: estimate from markers)", unit="m", min=0.0, max=3.0)
+    mass: float = option(0.0, "Subject mass (0: the body model's in stage 1; odah scale keeps the scaled model's)", unit="kg", min=0.0, max=500.0)
+    height: float = option(0.0, "Subject height (0: the body model's in stage 1; odah scale sizes from the markers)", unit="m", min=0.0, max=3.0)
 
 
 @dataclass
