@@ -64,6 +64,21 @@ def read_markers(path: str | Path, units: str | None = None):
     return read_trc(path, units=units)
 
 
+def trc_for_opensim(path: Path, markers, units: str | None, folder: Path):
+    """(TRC file, MarkerData or None) to give OpenSim's tools for ``markers``, read from ``path``.
+
+    OpenSim reads only TRC, in its header's units, and takes (0, 0, 0) for a position: a .c3d,
+    a forced --units or zero gaps (``markers.meta['zero_gaps']``) get a converted TRC in
+    ``folder`` (metres, gaps blank), which the tool reads back (None: the times as written,
+    8 decimals, as OpenSim sees them); else ``path`` itself with ``markers``.
+    """
+    from ..kinematics.trc import write_trc
+
+    if path.suffix.lower() == ".trc" and not units and not markers.meta.get("zero_gaps"):
+        return path, markers
+    return write_trc(folder / (path.stem + ".trc"), markers), None
+
+
 def run_torch_ik(model_path: Path, markers, *, setup: Path | None = None, scales_json=None, device="cpu",
                  dtype="float64", max_iterations=30, tolerance=1e-5, time_range=None, **solver):
     """odah's torch IK on MarkerData; returns (Motion, IKResult, seconds)."""
@@ -114,7 +129,6 @@ def run(args, cfg) -> int:
 
     from ..errors import KinematicsError
     from ..kinematics.mot import write_mot
-    from ..kinematics.trc import write_trc
     from ..log import get_logger
 
     log = get_logger("ik")
@@ -140,11 +154,8 @@ def run(args, cfg) -> int:
 
         if args.scales:
             raise KinematicsError("--scales applies to the torch backend; for OpenSim pass a scaled model")
-        trc, trc_markers = Path(args.markers), markers
         with tempfile.TemporaryDirectory() as tmp:
-            if trc.suffix.lower() != ".trc" or args.units:
-                trc = write_trc(Path(tmp) / (trc.stem + ".trc"), markers)  # OpenSim reads TRC in metres
-                trc_markers = None  # the tool reads it back: the times as written (8 decimals), as OpenSim sees them
+            trc, trc_markers = trc_for_opensim(Path(args.markers), markers, args.units, Path(tmp))
             tr = None
             if time_range is not None:
                 tr = (max(time_range[0], float(markers.times[0])), min(time_range[1], float(markers.times[-1])))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import atomic_outputs, check_outputs, require_file, set_from_flags
 from .fk import add_model_argument, resolve_model, torch_device
-from .ik import _cfg_default, read_markers
+from .ik import _cfg_default, read_markers, trc_for_opensim
 
 HELP = "scale an OpenSim model to a subject's markers -> scaled .osim + scales.json"
 DESCRIPTION = """\
@@ -111,15 +111,13 @@ def _opensim_scale(model_path: Path | None, markers_path: Path | None, markers, 
     from ..errors import KinematicsError
     from ..kinematics.opensim_tools import run_scale, run_scale_tool
     from ..kinematics.osim_writer import write_scales_json
-    from ..kinematics.trc import write_trc
 
     # the tool's files in the system's temporary folder: a failure leaves nothing beside --out
     work = Path(tempfile.mkdtemp(prefix="odah-scale-"))
     try:
         trc, trc_markers = markers_path, markers
-        if trc is not None and (trc.suffix.lower() != ".trc" or units):
-            trc = write_trc(work / (trc.stem + ".trc"), markers)
-            trc_markers = None  # read back: the times as written (8 decimals), as OpenSim sees them
+        if trc is not None:
+            trc, trc_markers = trc_for_opensim(trc, markers, units, work)
         if setup is not None:
             res = run_scale_tool(setup, work / "out", model=model_path, static_trc=trc, mass=mass or None)
         else:

@@ -104,13 +104,13 @@ def read_c3d(path: str | Path, marker_map: Mapping[str, str] | None = None, *, u
         res = np.asarray(res)[0][keep].T  # (T, M)
         xyz[res < 0] = np.nan
     xyz[~np.isfinite(xyz).all(axis=2)] = np.nan
-    zero_gaps_to_nan(xyz, names, path)
+    zero_gaps = zero_gaps_to_nan(xyz, names, path)
 
     first = int(c["header"]["points"].get("first_frame", 0))
     t = xyz.shape[0]
     frames = first + 1 + np.arange(t)
     out = MarkerData(names=names, positions=xyz, rate=rate, times=(first + np.arange(t)) / rate,
-                     frame_numbers=frames, source=path, meta={"units": used})
+                     frame_numbers=frames, source=path, meta={"units": used, "zero_gaps": zero_gaps})
     if check_units:
         check_plausible_units(out, used)
     return out

@@ -60,6 +60,7 @@ class MarkerData:
     times: (T,) seconds. Default: ``frame_index / rate``.
     frame_numbers: (T,) int frame numbers as in the file. Default: 1..T.
     source: the file the data came from, if any.
+    meta: what the reader recorded: units, header, zero_gaps (samples at exactly (0, 0, 0) read as NaN).
     """
 
     names: list[str]
@@ -240,11 +241,13 @@ def check_plausible_units(data: MarkerData, units: str) -> None:
     )
 
 
-def zero_gaps_to_nan(data: np.ndarray, names: Sequence[str], source) -> np.ndarray:
-    """Set samples at exactly (0, 0, 0) to NaN, in place, and say which markers had them.
+def zero_gaps_to_nan(data: np.ndarray, names: Sequence[str], source) -> int:
+    """Set samples at exactly (0, 0, 0) to NaN, in place, say which markers had them and return
+    how many samples that was.
 
     data: (T, M, 3). Many exporters write a gap as zeros; read as a position, such a marker would
     pull IK and scaling toward the lab origin (Hamner's running trial has one for all 600 frames).
+    OpenSim's tools read such a file's zeros as positions: give them a converted file (blank cells).
     """
     zero = (data == 0.0).all(axis=2)
     if zero.any():
@@ -252,7 +255,7 @@ def zero_gaps_to_nan(data: np.ndarray, names: Sequence[str], source) -> np.ndarr
         counts = zero.sum(axis=0)
         which = ", ".join(f"{names[i]} ({counts[i]} of {len(data)})" for i in np.flatnonzero(counts))
         log.info("%s: samples at exactly (0, 0, 0) read as missing: %s", source, which)
-    return data
+    return int(zero.sum())
 
 
 # ----------------------------------------------------------------------------------------------
@@ -363,7 +366,7 @@ def read_trc(path: str | Path, units: str | None = None, check_units: bool = Tru
     data = np.asarray(rows).reshape(len(rows), n_markers, 3) * scale
     # as OpenSim: a marker with any component missing is missing as a whole
     data[~np.isfinite(data).all(axis=2)] = np.nan
-    zero_gaps_to_nan(data, names, path)
+    zero_gaps = zero_gaps_to_nan(data, names, path)
     frames_arr = np.asarray(frames)
     times_arr = np.asarray(times)
     if np.isnan(frames_arr).any():
@@ -376,7 +379,7 @@ def read_trc(path: str | Path, units: str | None = None, check_units: bool = Tru
         log.warning("%s: header says NumFrames=%s but %d rows were read", path, n_declared, len(rows))
     out = MarkerData(names=names, positions=data, rate=rate, times=times_arr,
                      frame_numbers=frames_arr.astype(np.int64), source=path,
-                     meta={"units": used_units, "header": header})
+                     meta={"units": used_units, "header": header, "zero_gaps": zero_gaps})
     if check_units:
         check_plausible_units(out, used_units)
     n_missing = int(out.missing.sum())

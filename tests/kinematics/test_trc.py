@@ -116,6 +116,7 @@ def test_zero_triplets_are_gaps_single_zero_components_are_not(tmp_path, caplog)
     np.testing.assert_array_equal(d.missing, [[True, False, False], [True, False, False]])
     np.testing.assert_allclose(d.positions[1, 1], [0, 0, 0.001])
     assert "A (2 of 2)" in caplog.text and "B (" not in caplog.text
+    assert d.meta["zero_gaps"] == 2  # recorded: OpenSim's tools must get a converted file
 
 
 def test_a_dead_marker_written_as_zeros_in_real_data_is_missing(golden):
