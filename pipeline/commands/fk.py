@@ -62,8 +62,10 @@ def _same_model(a: Path, b: Path) -> bool:
     return a.is_file() and b.is_file() and filecmp.cmp(a, b, shallow=False)
 
 
-def scale_table(model, scales_json: str | Path | None, model_path: Path | None = None):
-    """(B, 3) numpy scale table in model body order from a scales.json (None: no scaling).
+def scaling_from_json(model, scales_json: str | Path | None, model_path: Path | None = None):
+    """What a scales.json applies to ``model``: ((B, 3) scale table in model body order, (M, 3)
+    marker locations in model marker order, unscaled body frames, metres, as Skeleton's
+    ``marker_offsets`` take them, or None when it holds no fitted offsets); (None, None) without one.
 
     model_path: the .osim ``model`` was read from; it must be the model the scales.json records
     (made for), else the factors would apply to a model they were not fitted on, or twice to
@@ -75,7 +77,7 @@ def scale_table(model, scales_json: str | Path | None, model_path: Path | None =
     from ..kinematics.osim_writer import read_scales_json
 
     if not scales_json:
-        return None
+        return None, None
     doc = read_scales_json(scales_json)
     made_for = doc.get("model")
     if model_path is not None and made_for and not _same_model(Path(made_for), Path(model_path)):
@@ -85,7 +87,14 @@ def scale_table(model, scales_json: str | Path | None, model_path: Path | None =
     unknown = [b for b in doc["scales"] if b not in model.body_names and b != model.ground]
     if unknown:
         raise KinematicsError(f"{scales_json}: scale factors for bodies not in the model: {', '.join(unknown)}")
-    return np.stack([doc["scales"].get(b, np.ones(3)) for b in model.body_names])
+    table = np.stack([doc["scales"].get(b, np.ones(3)) for b in model.body_names])
+    fitted = doc.get("marker_offsets")
+    if not fitted:
+        return table, None
+    unknown = [n for n in fitted if n not in model.marker_names]
+    if unknown:
+        raise KinematicsError(f"{scales_json}: marker offsets for markers not in the model: {', '.join(unknown)}")
+    return table, np.stack([fitted.get(m.name, m.location) for m in model.markers])
 
 
 def positive_int(text: str) -> int:
@@ -103,7 +112,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_argument(p)
     p.add_argument("--motion", metavar="A.mot", required=True, help="coordinates (.mot/.sto; degrees per inDegrees)")
     p.add_argument("--out", metavar="K.npz", required=True, help="output file (.npz)")
-    p.add_argument("--scales", metavar="scales.json", help="per-body scale factors to apply to the model first")
+    p.add_argument("--scales", metavar="scales.json", help="per-body scale factors (and fitted marker locations, "
+                                                          "when it has them) to apply to the model first")
     p.add_argument("--device", default=argparse.SUPPRESS, choices=("cpu", "cuda"),
                    help="torch device (default: config kinematics.ik.device = 'cpu')")
     p.add_argument("--batch", type=positive_int, default=4096, metavar="FRAMES", help="frames per FK batch")
@@ -125,7 +135,8 @@ def run(args, cfg) -> int:
     motion = read_mot(require_file(args.motion, KinematicsError, "motion"), model=model)
     cfg = set_from_flags(cfg, {"--device": ("kinematics.ik.device", getattr(args, "device", None))})
     device = torch_device(cfg.kinematics.ik.device)
-    res = compute_fk(model, motion, scale_table(model, args.scales, model_path), device=device, batch=args.batch)
+    scales, offsets = scaling_from_json(model, args.scales, model_path)
+    res = compute_fk(model, motion, scales, marker_offsets=offsets, device=device, batch=args.batch)
     out = atomic_savez(args.out, **res, units="m", frame="ground (OpenSim axes, Y up)", model=str(model_path),
                        motion=str(Path(args.motion).resolve()))
     log.info("wrote %s: %d frames, %d markers, %d joint centres, %d body COMs", out, len(res["times"]),

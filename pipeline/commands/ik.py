@@ -42,7 +42,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"torch device (default: config kinematics.ik.device = {_cfg_default('ik', 'device')!r})")
     p.add_argument("--dtype", choices=("float32", "float64"), default=argparse.SUPPRESS,
                    help=f"torch precision (default: config kinematics.ik.dtype = {_cfg_default('ik', 'dtype')!r})")
-    p.add_argument("--scales", metavar="scales.json", help="torch backend: per-body scale factors applied to --model")
+    p.add_argument("--scales", metavar="scales.json", help="torch backend: per-body scale factors (and fitted marker "
+                                                          "locations, when it has them) applied to --model")
     p.add_argument("--start", type=float, metavar="S", help="first time, seconds (default: the setup's or the start)")
     p.add_argument("--end", type=float, metavar="S", help="last time, seconds (default: the setup's or the end)")
     p.add_argument("--units", choices=("mm", "cm", "m"), help="force the marker file's length unit (default: its header)")
@@ -89,7 +90,7 @@ def run_torch_ik(model_path: Path, markers, *, setup: Path | None = None, scales
     from ..kinematics.ik import read_ik_setup, solve_ik
     from ..kinematics.mot import Motion, read_mot, rotational_mask
     from ..kinematics.osim import load_osim
-    from .fk import scale_table
+    from .fk import scaling_from_json
 
     model = load_osim(model_path)
     weights, tasks = None, None
@@ -113,10 +114,11 @@ def run_torch_ik(model_path: Path, markers, *, setup: Path | None = None, scales
     from ..kinematics.fk import Skeleton
 
     sk = Skeleton(model, dtype=sk_dtype, device=device)
-    sc = scale_table(model, scales_json, model_path)
+    sc, offsets = scaling_from_json(model, scales_json, model_path)
     start = time.perf_counter()
     res = solve_ik(sk, data.positions, data.names, weights=weights, coordinate_tasks=tasks,
                    scales=None if sc is None else torch.as_tensor(sc, dtype=sk_dtype, device=device),
+                   marker_offsets=None if offsets is None else torch.as_tensor(offsets, dtype=sk_dtype, device=device),
                    max_iterations=max_iterations, tolerance=tolerance, progress=True, **solver)
     seconds = time.perf_counter() - start
     motion = Motion(names=res.coordinate_names, values=res.q, times=data.times, name="Coordinates",

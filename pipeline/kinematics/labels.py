@@ -10,12 +10,13 @@ from ..log import get_logger, progress
 from .fk import Skeleton
 
 
-def compute_fk(model, motion, scales=None, device="cpu", batch: int = 4096) -> dict:
+def compute_fk(model, motion, scales=None, device="cpu", batch: int = 4096, marker_offsets=None) -> dict:
     """FK labels of ``motion`` on ``model`` (an OsimModel): the arrays ``odah fk`` saves.
 
     Returns markers (T, M, 3), joint_centres (T, J, 3), body_coms (T, B, 3), keypoints (T, K, 3)
     (joint centres then body COMs), q (T, C), times (T,) and the names, in metres, ground frame.
-    ``scales``: optional (B, 3) per-body scale factors.
+    ``scales``: optional (B, 3) per-body scale factors; ``marker_offsets``: optional (M, 3) marker
+    locations replacing the model's (unscaled body frames, metres; see :class:`Skeleton`).
     """
     log = get_logger("fk")
     names = model.coordinate_names
@@ -37,11 +38,12 @@ def compute_fk(model, motion, scales=None, device="cpu", batch: int = 4096) -> d
         raise KinematicsError(f"{motion._where()}: NaN/inf values in coordinate(s) {', '.join(bad)}")
     sk = Skeleton(model, dtype=torch.float64, device=device)
     s = torch.as_tensor(scales, dtype=torch.float64, device=device) if scales is not None else None
+    m = torch.as_tensor(marker_offsets, dtype=torch.float64, device=device) if marker_offsets is not None else None
     parts = {k: [] for k in ("markers", "joint_centres", "body_coms", "q")}
     starts = range(0, len(q), max(1, batch))
     with torch.inference_mode():
         for a in progress(starts, desc="fk", total=len(starts), unit="batch"):
-            out = sk(torch.as_tensor(q[a:a + batch], dtype=torch.float64, device=device), scales=s)
+            out = sk(torch.as_tensor(q[a:a + batch], dtype=torch.float64, device=device), scales=s, marker_offsets=m)
             for k in parts:
                 parts[k].append(getattr(out, k).cpu().numpy())
     res = {k: np.concatenate(v) for k, v in parts.items()}

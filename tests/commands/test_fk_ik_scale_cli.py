@@ -437,3 +437,39 @@ def test_ik_backends_agree_on_zero_gaps(g, tmp_path, capsys):
         assert rep["summary"]["rmse_max"] < 0.03, backend
     a, b = got["opensim"], got["torch"].reorder(got["opensim"].names)
     assert np.rad2deg(np.abs(a.values - b.values)[:, a.rotational]).max() < 0.5
+
+
+def test_scales_json_marker_offsets_apply_as_the_scaled_model_has_them(tmp_path, capsys):
+    """--model generic --scales scales.json (factors and fitted marker locations) is the model
+    'odah scale' wrote with them: the same FK, and IK of that model's markers fits exactly."""
+    from pipeline.kinematics.generic_model import GENERIC_MODEL_PATH
+    from pipeline.kinematics.mot import Motion, write_mot
+    from pipeline.kinematics.osim import load_osim
+    from pipeline.kinematics.osim_writer import write_scaled_osim, write_scales_json
+    from pipeline.kinematics.trc import MarkerData
+
+    model = load_osim(GENERIC_MODEL_PATH)
+    rng = np.random.default_rng(2)
+    scales = {b: rng.uniform(0.85, 1.2, 3) for b in model.body_names}
+    offsets = {m.name: m.location + rng.uniform(-0.03, 0.03, 3) for m in model.markers[::2]}
+    write_scaled_osim(GENERIC_MODEL_PATH, scales, tmp_path / "scaled.osim", marker_offsets=offsets)
+    sj = write_scales_json(tmp_path / "scales.json", scales, marker_offsets=offsets, model=str(GENERIC_MODEL_PATH))
+    q = np.repeat(model.default_q()[None], 4, 0) + rng.normal(0, 0.1, (4, len(model.coordinates)))
+    mot = write_mot(tmp_path / "m.mot", Motion(names=model.coordinate_names, values=q, times=np.arange(4) / 30.0,
+                                                rotational=np.array([c.motion_type == "rotational"
+                                                                     for c in model.coordinates])))
+    assert main(["fk", "--model", "generic", "--scales", str(sj), "--motion", str(mot),
+                 "--out", str(tmp_path / "a.npz")]) == 0
+    assert main(["fk", "--model", str(tmp_path / "scaled.osim"), "--motion", str(mot),
+                 "--out", str(tmp_path / "b.npz")]) == 0
+    a, b = np.load(tmp_path / "a.npz"), np.load(tmp_path / "b.npz")
+    for key in ("markers", "joint_centres", "body_coms"):
+        assert np.abs(a[key] - b[key]).max() < 1e-9, key
+    trc = write_trc(tmp_path / "m.trc", MarkerData([str(n) for n in b["marker_names"]], b["markers"], rate=30.0))
+    for name, flags in (("a", ["--model", "generic", "--scales", str(sj)]),
+                        ("b", ["--model", str(tmp_path / "scaled.osim")])):
+        assert main(["ik", *flags, "--backend", "torch", "--markers", str(trc), "--out", str(tmp_path / f"{name}.mot")]) == 0
+    ra, rb = (json.loads((tmp_path / f"{n}_ik_report.json").read_text()) for n in "ab")
+    np.testing.assert_allclose(ra["marker_rmse"], rb["marker_rmse"], atol=1e-6)
+    assert ra["summary"]["rmse_median"] < 5e-3  # metres
+    np.testing.assert_allclose(read_mot(tmp_path / "a.mot").values, read_mot(tmp_path / "b.mot").values, atol=1e-5)
