@@ -181,8 +181,8 @@ def run(args, cfg) -> int:
                             fit_offsets=scfg.fit_marker_offsets, device=torch_device(cfg.kinematics.ik.device),
                             marker_noise=float(scfg.marker_noise))
     bodies = [(b, v) for b, v in info["scales"].items() if b != "ground"]  # OpenSim's scale set lists ground
-    summary = ", ".join(f"{b} {v[0]:.3f}" for b, v in bodies[:6])
-    log.info("wrote %s and %s (backend %s): %s%s", out, scales_out, backend, summary,
+    summary = ", ".join(f"{b} {' '.join(f'{x:.3f}' for x in v)}" for b, v in bodies[:6])
+    log.info("wrote %s and %s (backend %s), factors x y z: %s%s", out, scales_out, backend, summary,
              f"; marker RMSE {1000 * info['marker_rmse']:.1f} mm" if "marker_rmse" in info else "")
     return 0
 

@@ -231,7 +231,7 @@ def test_scale_opensim_without_setup(g, tmp_path, capsys, trc_reads):
         assert doc["scales"][body][0] == pytest.approx(1.0, abs=0.1)
     assert trc_reads == [g / "subject01_static.trc"]  # read once, passed on to the OpenSim scaling
     err = capsys.readouterr().err
-    assert "(backend opensim): pelvis" in err and "ground" not in err  # the summary lists bodies
+    assert "(backend opensim), factors x y z: pelvis" in err and "ground" not in err  # the summary lists bodies
 
 
 def test_scale_bad_input(g, tmp_path, capsys):
@@ -267,6 +267,9 @@ def test_scale_torch_backend(g, tmp_path, capsys):
     osim = import_opensim()
     m = osim.Model(str(out))
     assert m.getTotalMass(m.initSystem()) == pytest.approx(72.6, rel=1e-9)
+    err = capsys.readouterr().err
+    femur = " ".join(f"{x:.3f}" for x in doc["scales"]["femur_r"])  # x y z: not x alone, read as a length's
+    assert "factors x y z: pelvis " in err and f"femur_r {femur}," in err, err
 
 
 def test_generic_model_resolution(tmp_path, capsys):
