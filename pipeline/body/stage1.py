@@ -341,6 +341,13 @@ def _mass_height(cfg, body_params: dict, info: dict) -> tuple[float | None, floa
     return (float(mass) if mass else None), (float(height) if height else None)
 
 
+def known_pose_static(static, q: np.ndarray, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``scale_torch``'s ``static``: a still trial's markers (MarkerData) averaged over its frames,
+    (M, 3) metres in the order of ``names`` (NaN: not in it), and its known pose ``q`` as (C,)."""
+    xs = np.nanmean(static.subset(names, missing="nan").positions, axis=0)
+    return xs, np.asarray(q, float).reshape(-1)
+
+
 def place_markers_known_pose(model, scales: dict, static, q: np.ndarray) -> tuple[dict, float]:
     """Model marker locations that put every marker exactly on a static trial of known pose ``q``.
 
@@ -445,8 +452,7 @@ def scale_subject(cfg, trial, out_osim: Path, out_scales: Path, out_report: Path
         kwargs = dict(frames=int(scfg.frames), fit_marker_offsets=bool(scfg.fit_marker_offsets), progress=False,
                       weights=weights, marker_noise=float(scfg.marker_noise))
         if static is not None:
-            xs = np.nanmean(static.subset(trial.names, missing="nan").positions, axis=0)
-            kwargs["static"] = (xs, np.asarray(static_q, float).reshape(-1))
+            kwargs["static"] = known_pose_static(static, static_q, trial.names)
         if mass:
             kwargs["mass"] = mass
         if height:

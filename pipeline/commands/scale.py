@@ -24,11 +24,17 @@ Scales the model's bodies (and places its markers) to fit a subject's marker tri
            --model/--static/--mass override the setup's), or without a setup a measurement-
            based scaling built automatically from the model's markers (a heuristic: left and
            right bodies share factors; check the result) followed by marker placement.
+With a static trial of known pose (torch; 'odah markers --static' writes one with its pose), give
+--static-pose and the motion (--trial): the model's markers are placed on the static trial for
+every trial of scale factors and the factors come from the motion, as stage 1 scales (without the
+pose, fitted marker locations absorb the static pose's difference from the model's default).
 Writes the scaled model (--out) and the per-body factors to scales.json beside it (--scales-out).
 Body masses follow OpenSim's rules; with --mass the total model mass is set to it.
 
 examples:
   odah scale --model generic --static static.trc --mass 72 --height 1.78 --out subj/scaled.osim
+  odah scale --model generic --static static.trc --static-pose static_pose.mot --trial walk.trc \
+             --mass 70 --height 1.75 --out subj/scaled.osim
   odah scale --setup subject01_Setup_Scale.xml --backend opensim --out subj/scaled.osim"""
 
 
@@ -36,6 +42,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_argument(p)
     p.add_argument("--static", metavar="S.trc", help="marker trial to scale to (.trc or .c3d); "
                                                       "with --setup, default: the setup's marker file")
+    p.add_argument("--static-pose", metavar="P.mot", help="torch: the static trial's known pose (coordinates; "
+                                                          "'odah markers --static' writes it); needs --trial")
+    p.add_argument("--trial", metavar="T.trc", help="torch, with --static-pose: the motion trial whose frames "
+                                                    "give the scale factors (.trc or .c3d)")
     p.add_argument("--out", metavar="scaled.osim", required=True, help="the scaled model to write")
     p.add_argument("--setup", metavar="Scale.xml", help="OpenSim ScaleTool setup (opensim backend)")
     p.add_argument("--mass", type=float, metavar="KG", default=argparse.SUPPRESS,
@@ -79,9 +89,14 @@ def _check_markers(markers, model) -> None:
 
 
 def _torch_scale(model_path: Path, markers, out: Path, scales_out: Path, *, mass, height, frames,
-                 fit_offsets, device, marker_noise: float = 0.02) -> dict:
+                 fit_offsets, device, marker_noise: float = 0.02, static_pose: Path | None = None,
+                 trial=None) -> dict:
+    """odah's scaling on ``markers`` (MarkerData); with ``static_pose`` (a .mot: ``markers`` is a
+    still trial in that pose), on ``trial``'s frames with the markers placed on ``markers`` (stage 1's way)."""
     import numpy as np
 
+    from ..body.stage1 import known_pose_static
+    from ..kinematics.mot import read_mot
     from ..kinematics.osim import load_osim
     from ..kinematics.osim_writer import write_scaled_osim, write_scales_json
     from ..kinematics.scaling import scale_torch
@@ -89,14 +104,20 @@ def _torch_scale(model_path: Path, markers, out: Path, scales_out: Path, *, mass
     model = load_osim(model_path)
     _check_markers(markers, model)
     kwargs = dict(frames=frames, fit_marker_offsets=fit_offsets, marker_noise=marker_noise)
+    data = markers
+    if static_pose is not None:
+        _check_markers(trial, model)
+        q = read_mot(static_pose, model=model).reorder(model.coordinate_names).values[0]
+        kwargs["static"] = known_pose_static(markers, q, trial.names)
+        data = trial
     if mass:
         kwargs["mass"] = mass
     if height:
         kwargs["height"] = height
     if "device" in inspect.signature(scale_torch).parameters:
         kwargs["device"] = device
-    res = scale_torch(model, markers.positions, markers.names, **kwargs)
-    offsets = res.marker_offsets if fit_offsets else None
+    res = scale_torch(model, data.positions, data.names, **kwargs)
+    offsets = res.marker_offsets  # fitted, or placed on a known-pose static trial; else None
     with atomic_outputs(out, scales_out) as (tmp_osim, tmp_json):
         write_scaled_osim(model_path, res.scales, tmp_osim, marker_offsets=offsets, mass=mass or None)
         write_scales_json(tmp_json, res.scales, marker_offsets=offsets, mass=mass or None, height=height or None,
@@ -158,11 +179,19 @@ def run(args, cfg) -> int:
     out = Path(args.out)
     scales_out = Path(args.scales_out) if args.scales_out else out.with_name("scales.json")
     check_outputs(KinematicsError, {"--out": (out, (".osim",)), "--scales-out": (scales_out, (".json",))},
-                  {"--model": getattr(args, "model", None), "--static": args.static, "--setup": args.setup})
+                  {"--model": getattr(args, "model", None), "--static": args.static, "--setup": args.setup,
+                   "--static-pose": args.static_pose, "--trial": args.trial})
     setup = require_file(args.setup, KinematicsError, "scale setup")
     if backend == "torch" and setup is not None:
         raise KinematicsError("--setup is an OpenSim ScaleTool setup: use it with --backend opensim")
     static = require_file(args.static, KinematicsError, "marker file")
+    if bool(args.static_pose) != bool(args.trial):
+        raise KinematicsError("--static-pose and --trial go together: the markers are placed on the static trial "
+                              "in its known pose and the scale factors come from the trial's motion")
+    if args.static_pose and backend != "torch":
+        raise KinematicsError("--static-pose and --trial apply to the torch backend")
+    static_pose = require_file(args.static_pose, KinematicsError, "static pose")
+    trial = require_file(args.trial, KinematicsError, "trial marker file")
 
     if backend == "opensim":
         model_path = None
@@ -179,7 +208,8 @@ def run(args, cfg) -> int:
         markers = read_markers(static, args.units)
         info = _torch_scale(model_path, markers, out, scales_out, mass=mass, height=height, frames=scfg.frames,
                             fit_offsets=scfg.fit_marker_offsets, device=torch_device(cfg.kinematics.ik.device),
-                            marker_noise=float(scfg.marker_noise))
+                            marker_noise=float(scfg.marker_noise), static_pose=static_pose,
+                            trial=read_markers(trial, args.units) if trial else None)
     bodies = [(b, v) for b, v in info["scales"].items() if b != "ground"]  # OpenSim's scale set lists ground
     summary = ", ".join(f"{b} {' '.join(f'{x:.3f}' for x in v)}" for b, v in bodies[:6])
     log.info("wrote %s and %s (backend %s), factors x y z: %s%s", out, scales_out, backend, summary,

@@ -21,6 +21,8 @@ def test_library_motion_to_markers_static_and_reference(tmp_path):
     st = read_trc(static)
     assert st.n_frames >= 1 and np.ptp(st.positions, axis=0).max() < 1e-9  # held still
     assert read_mot(ref).n_frames == 31
+    pose = read_mot(tmp_path / "static_pose.mot")  # the static trial's known pose, beside it by default
+    assert pose.n_frames == st.n_frames and "hip_flexion_r" in pose.names
 
 
 def test_amass_and_bad_input_exit_codes(tmp_path, capsys):
@@ -38,3 +40,23 @@ def test_amass_and_bad_input_exit_codes(tmp_path, capsys):
     rc = main(["markers", str(bad), "--out", str(tmp_path / "bad.trc")])
     assert rc != 0 and not (tmp_path / "bad.trc").exists()
     assert "field 'poses' has NaN" in capsys.readouterr().err
+
+
+def test_cli_round_trip_with_the_static_pose_is_unbiased(tmp_path):
+    """markers (with the static trial's pose) -> scale --static-pose --trial -> ik gives back the
+    coordinates that drove the body: the markers are placed on the static trial as in stage 1, not
+    fitted offsets that absorb the static pose (which left 4-9 degree offsets)."""
+    walk, static, ref = tmp_path / "w.trc", tmp_path / "s.trc", tmp_path / "ref.mot"
+    assert main(["markers", "library:walking", "--out", str(walk), "--static", str(static), "--reference", str(ref),
+                 "--fps", "20", "--seconds", "1.5"]) == 0
+    osim = tmp_path / "subj" / "scaled.osim"
+    assert main(["scale", "--model", "generic", "--static", str(static), "--static-pose", str(tmp_path / "s_pose.mot"),
+                 "--trial", str(walk), "--mass", "70", "--height", "1.75", "--out", str(osim)]) == 0
+    assert main(["ik", "--model", str(osim), "--markers", str(walk), "--out", str(tmp_path / "w.mot")]) == 0
+    want = read_mot(ref)
+    got = read_mot(tmp_path / "w.mot").reorder(want.names)
+    rms = np.rad2deg(np.sqrt(np.mean((got.values - want.values) ** 2, axis=0)))
+    for side in "rl":
+        for c in ("hip_flexion", "hip_adduction", "hip_rotation", "knee_angle", "ankle_angle"):
+            assert rms[want.names.index(f"{c}_{side}")] < 2.0, (c, side, rms[want.names.index(f"{c}_{side}")])
+    assert rms[want.names.index("pelvis_tilt")] < 2.0 and rms[want.names.index("lumbar_extension")] < 2.0

@@ -99,6 +99,10 @@ def test_outputs_have_their_file_type_and_never_overwrite_an_input(inputs, capsy
         (["markers", "library:walking", "--out", d / "w.mot"], "expected a .trc file"),
         (["markers", d / "static.trc", "--out", d / "static.trc"], "the same file as source"),
         (["markers", "library:walking", "--out", d / "w.trc", "--static", d / "w.trc"], "the same file as --out"),
+        (["markers", "library:walking", "--out", d / "w.trc", "--static", d / "s.trc", "--reference", d / "s_pose.mot"],
+         "the same file as --static-pose"),  # the static pose's default place
+        (["markers", "library:walking", "--out", d / "w.trc", "--static-pose", d / "p.mot"], "give --static"),
+        ([*scale, "--out", d / "s.osim", "--static-pose", d / "p.mot"], "--static-pose and --trial go together"),
     ]
     before = {p: p.read_bytes() for p in d.iterdir() if p.is_file()}
     for argv, says in cases:
@@ -138,7 +142,7 @@ def test_markers_writes_every_output_with_its_own_name(tmp_path):
     out, static = tmp_path / "w.trc", tmp_path / "s.trc"
     assert main(["markers", "library:walking", "--out", str(out), "--static", str(static),
                  "--fps", "10", "--seconds", "0.2", "-s", "body.shape=average"]) == 0
-    assert _files(tmp_path) == ["s.trc", "w.trc"]
+    assert _files(tmp_path) == ["s.trc", "s_pose.mot", "w.trc"]  # the static trial's pose beside it
     assert out.read_text().splitlines()[0].endswith("\tw.trc")  # not the temporary's name
     assert static.read_text().splitlines()[0].endswith("\ts.trc") and read_trc(static).n_frames >= 1
 
