@@ -62,6 +62,8 @@ def parse_source(spec: str, check_exists: bool = True) -> SourceSpec:
         if name not in ("walk",):
             raise MotionSourceError(f"motion source {s!r}: the anny package ships one motion, 'anny:walk'")
         return SourceSpec("anny_walk", name)
+    if check_exists and Path(s).is_dir():  # whatever its name ends with
+        raise MotionSourceError(f"{s}: a folder, not a motion file")
     ext = Path(s).suffix.lower()
     kind = {".npz": "amass", ".trc": "markers", ".c3d": "markers", ".mot": "opensim", ".sto": "opensim"}.get(ext)
     if kind is None:
@@ -69,7 +71,7 @@ def parse_source(spec: str, check_exists: bool = True) -> SourceSpec:
             f"motion source {s!r}: unknown kind (expected an AMASS .npz, a .trc/.c3d marker file, "
             "an OpenSim .mot/.sto, library:NAME or anny:walk)")
     if check_exists and not Path(s).is_file():
-        raise MotionSourceError(f"{s}: " + ("a folder, not a motion file" if Path(s).is_dir() else "motion file not found"))
+        raise MotionSourceError(f"{s}: motion file not found")
     return SourceSpec(kind, s)
 
 

@@ -383,6 +383,7 @@ def test_input_messages_fit_the_command_line(g, tmp_path, capsys):
         (["ik", "--model", tmp_path, "--markers", trc, "--out", tmp_path / "a.mot"], f"{tmp_path} is a folder, not a file"),
         (["ik", "--model", model, "--markers", folder, "--out", tmp_path / "a.mot"], f"marker file {folder} is a folder"),
         (["markers", folder, "--out", tmp_path / "m.trc"], f"{folder}: a folder, not a motion file"),
+        (["markers", tmp_path, "--out", tmp_path / "m.trc"], f"{tmp_path}: a folder, not a motion file"),
     ]
     d = read_trc(g / "subject01_static.trc").select_frames(slice(0, 3))
     mm = write_trc(tmp_path / "mm.trc", d, units="mm")
