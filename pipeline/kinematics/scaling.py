@@ -155,6 +155,7 @@ def _pick_frames(present: np.ndarray, n: int) -> np.ndarray:
     return ok[np.round(np.linspace(0, len(ok) - 1, n)).astype(int)]
 
 
+HEIGHT_MISMATCH = 0.15  # a given height this far (relative) from the markers' size is warned about
 HEIGHT_RANGE = (0.3, 3.0)  # m, a subject's height (kinematics.scale.height's maximum; 0 there: unknown)
 
 
@@ -382,6 +383,10 @@ def scale_torch(
             h_model = model_height(model, sk)
             if h_model:
                 s0 = height / h_model
+                if abs(s0 / s_glob - 1) > HEIGHT_MISMATCH:  # a typo, or the wrong unit or subject
+                    log.warning("scaling: height %.2f m given, but the markers are those of a %.2f m body (the model "
+                                "scaled by %.3f to fit them); the size prior pulls the factors toward the given height: check it",
+                                height, s_glob * h_model, s_glob)
         log.debug("scaling: whole-model scale %.4f, size prior %.4f", s_glob, s0)
 
         # 2) Gauss-Newton on (scales, offsets) with the poses eliminated

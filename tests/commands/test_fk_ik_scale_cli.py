@@ -270,6 +270,14 @@ def test_scale_torch_backend(g, tmp_path, capsys):
     err = capsys.readouterr().err
     femur = " ".join(f"{x:.3f}" for x in doc["scales"]["femur_r"])  # x y z: not x alone, read as a length's
     assert "factors x y z: pelvis " in err and f"femur_r {femur}," in err, err
+    assert "height 1.80 m given" not in err  # agrees with the markers: no warning
+
+
+def test_scale_warns_when_the_height_disagrees_with_the_markers(g, tmp_path, capsys):
+    assert main(["scale", "--model", str(g / "OutputReference/subject01_scaledOnly.osim"), "--static",
+                 str(g / "subject01_static.trc"), "--height", "0.3", "--frames", "2", "--out", str(tmp_path / "t.osim")]) == 0
+    err = capsys.readouterr().err
+    assert "WARNING: scaling: height 0.30 m given, but the markers are those of a 1." in err, err
 
 
 def test_generic_model_resolution(tmp_path, capsys):
