@@ -1,5 +1,7 @@
 """Dataset planning and splits (no rendering; the end-to-end run is tests/tasks/test_dataset_build.py)."""
 
+import json
+
 import pytest
 
 from pipeline.config import load_config
@@ -63,3 +65,20 @@ def test_plan_rejects_an_unknown_library_motion():
     with pytest.raises(ConfigError, match=r"config key 'dataset.motions': 'library:nosuch': no such library motion "
                                           r"\(library: .*walking"):
         plan_units(load_config(None, ["dataset.motions=[library:walking, library:nosuch]"]))
+
+
+def test_manifest_only_plans_from_the_datasets_own_config(tmp_path, capsys):
+    """--manifest-only describes ROOT as ROOT/config.yaml built it, not the command line's defaults."""
+    from pipeline.cli import main
+
+    root = tmp_path / "ds"
+    one = ["-s", "dataset.subjects=1", "-s", "dataset.motions=[library:walking]"]
+    assert main(["config", *one, "--out", str(root / "config.yaml")]) == 0
+    capsys.readouterr()
+    assert main(["dataset", "--manifest-only", "--out", str(root)]) == 1  # nothing rendered: its one clip failed
+    assert "{'clips': 1, 'ok': 0, 'failed': 1}" in capsys.readouterr().out
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert [c["clip_id"] for c in manifest["clips"]] == ["s000-walking"]
+    for flags in (one, ["-c", "demo"]):
+        assert main(["dataset", "--manifest-only", "--out", str(root), *flags]) == 2
+        assert f"--manifest-only describes the dataset as {root / 'config.yaml'} built it" in capsys.readouterr().err
