@@ -66,6 +66,7 @@ def _coerce(key: str, tp: Any, value: Any, meta: dict) -> Any:
         args = [a for a in typing.get_args(tp) if a is not Ellipsis]
         item_tp = args[0] if args else Any
         items = [_coerce(f"{key}[{i}]", item_tp, v, meta) for i, v in enumerate(value)]
+        _check_list(key, items, meta)
         if origin is tuple and len(args) > 1 and Ellipsis not in typing.get_args(tp):
             if len(items) != len(args):
                 raise ConfigError(f"config key '{key}': expected {len(args)} values, got {len(items)}")
@@ -106,6 +107,18 @@ def _check_range(key: str, value: float, meta: dict) -> None:
     choices = meta.get("choices")
     if choices and value not in choices:
         raise ConfigError(f"config key '{key}': expected one of {', '.join(map(str, choices))}; got {value!r}")
+
+
+def _check_list(key: str, items: list, meta: dict) -> None:
+    """A list's own rules from its field metadata: its length, increasing items, a positive sum."""
+    lengths = meta.get("lengths")
+    if lengths and len(items) not in lengths:
+        allowed = " or ".join(map(str, lengths))
+        raise ConfigError(f"config key '{key}': expected {allowed} values, got {len(items)} ({items})")
+    if meta.get("increasing") and any(a >= b for a, b in zip(items, items[1:])):
+        raise ConfigError(f"config key '{key}': {items}: each value must be below the next (a range is [low, high])")
+    if meta.get("positive_sum") and not sum(items) > 0:
+        raise ConfigError(f"config key '{key}': {items}: the values must not all be 0")
 
 
 def _build(cls: type, data: dict, prefix: str, base: Any = None) -> Any:
@@ -265,5 +278,7 @@ def describe_config(cls: type = Config, prefix: str = "") -> list[tuple[str, str
             lo = m.get("min") if m.get("min") is not None else "-inf"
             hi = m.get("max") if m.get("max") is not None else "inf"
             allowed.append(f"[{lo}, {hi}]")
+        if m.get("lengths"):
+            allowed.append(" or ".join(map(str, m["lengths"])) + " values")
         rows.append((key, repr(getattr(inst, f.name)), " ".join(allowed), m.get("help", "")))
     return rows
