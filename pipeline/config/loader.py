@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import types
 import typing
 from pathlib import Path
@@ -45,6 +47,10 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
+#: A decimal number as YAML 1.2 writes one: an exponent needs neither a dot nor a sign.
+_NUMBER = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+
+
 def _coerce(key: str, tp: Any, value: Any, meta: dict) -> Any:
     """Check ``value`` against the annotation ``tp`` and the field metadata; return it typed."""
     origin = typing.get_origin(tp)
@@ -81,7 +87,9 @@ def _coerce(key: str, tp: Any, value: Any, meta: dict) -> Any:
         _check_range(key, value, meta)
         return value
     if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, str) and _NUMBER.fullmatch(value):
+            value = float(value)  # YAML 1.1 leaves 1e-3 and 1.0e3 as text; YAML 1.2 and people read a number
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
             raise ConfigError(f"config key '{key}': expected a number, got {value!r}")
         _check_range(key, float(value), meta)
         return float(value)

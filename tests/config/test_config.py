@@ -171,3 +171,23 @@ def test_list_rules_accept_the_defaults_and_match_the_body_model():
     assert cfg.body.age_range == [20.0, 30.0] and cfg.dataset.splits == [1.0, 0.0, 0.0]
     lengths = {f.name: f.metadata["lengths"] for f in dataclasses.fields(Config().body)}
     assert len(PHENOTYPES) in lengths["phenotypes"]
+
+
+def test_scientific_notation_is_a_number_and_nan_never_passes_a_range():
+    """PyYAML (YAML 1.1) reads 1e-3 as text; an override, a file and a flag all take it as a number."""
+    from pipeline.commands import set_from_flags
+
+    cfg = load_config(None, ["markers.noise=1e-3", "scene.light_power_min=1e2", "render.timeout=1.5E+3"])
+    assert (cfg.markers.noise, cfg.scene.light_power_min, cfg.render.timeout) == (0.001, 100.0, 1500.0)
+    assert config_from_yaml("markers: {noise: 2e-3}").markers.noise == 0.002
+    with pytest.raises(ConfigError, match=r"'scene.light_power_max': 1000000000.0 W is above the maximum"):
+        load_config(None, ["scene.light_power_max=1e9"])
+    assert load_config(None, ["motion.source=1e3"]).motion.source == "1e3"  # text keys keep text
+    for bad in (".nan", "nan", ".NaN"):
+        with pytest.raises(ConfigError, match="'markers.noise': expected a number, got"):
+            load_config(None, [f"markers.noise={bad}"])
+    with pytest.raises(ConfigError, match=r"--noise nan: config key 'markers.noise': expected a number, got nan"):
+        set_from_flags(load_config(), {"--noise": ("markers.noise", float("nan"))})
+    with pytest.raises(ConfigError, match="'markers.noise': inf m is above the maximum"):
+        load_config(None, ["markers.noise=.inf"])
+    assert load_config(None, ["render.timeout=.inf"]).render.timeout == float("inf")  # no maximum: inf allowed
