@@ -101,3 +101,13 @@ def test_preview_of_a_folder_that_is_no_clip(tmp_path, capsys):
     assert main(["preview", str(folder), "-s", f"paths.output_root={tmp_path / 'out'}"]) == 1
     err = capsys.readouterr().err
     assert f"{folder}: not a clip folder (no keypoints2d.npz)" in err and "clip id" not in err
+
+
+def test_scene_out_is_checked_before_sampling(tmp_path, capsys):
+    """A folder, or a path under a file, is one error line naming --out; nothing is printed first."""
+    (tmp_path / "afile").write_text("x")
+    for out, why in ((tmp_path, "the scene spec is an existing folder; give a file name"),
+                     (tmp_path / "afile" / "s.json", f"cannot write the scene spec: {tmp_path / 'afile'} is not a folder")):
+        assert main(["scene", "c1", "--out", str(out)]) == 1
+        printed, err = capsys.readouterr()
+        assert printed == "" and f"{out}: {why}" in err
