@@ -111,3 +111,11 @@ def test_scene_out_is_checked_before_sampling(tmp_path, capsys):
         assert main(["scene", "c1", "--out", str(out)]) == 1
         printed, err = capsys.readouterr()
         assert printed == "" and f"{out}: {why}" in err
+
+
+def test_render_mannequin_refuses_keypoints(tmp_path, capsys):
+    """--keypoints belongs to --mesh; with --mannequin it would be silently ignored."""
+    assert main(["render", "c1", "--mannequin", "--frames", "1", "--keypoints", str(tmp_path / "w.trc"),
+                 "-s", f"paths.output_root={tmp_path / 'out'}", *TINY]) == 1  # tiny: were it rendered
+    assert "--keypoints is for --mesh" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
