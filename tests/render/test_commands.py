@@ -119,3 +119,24 @@ def test_render_mannequin_refuses_keypoints(tmp_path, capsys):
                  "-s", f"paths.output_root={tmp_path / 'out'}", *TINY]) == 1  # tiny: were it rendered
     assert "--keypoints is for --mesh" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name, magic", [("p.png", b"\x89PNG"), ("p.jpg", b"\xff\xd8\xff"), ("p.JPEG", b"\xff\xd8\xff")])
+def test_preview_is_written_in_the_format_its_extension_names(tmp_path, monkeypatch, name, magic):
+    from pipeline.layout import ClipPaths
+    from pipeline.render import preview
+
+    monkeypatch.setattr(preview, "contact_sheet", lambda *a, **k: Image.new("RGB", (32, 24), (200, 40, 40)))
+    out = preview.write_preview(ClipPaths(tmp_path / "clip"), tmp_path / name)
+    assert out.read_bytes().startswith(magic)
+
+
+def test_preview_refuses_other_extensions_and_a_file_as_clip(tmp_path, capsys):
+    args = ["-s", f"paths.output_root={tmp_path / 'out'}"]
+    assert main(["preview", "demo", "--out", str(tmp_path / "p.gif"), *args]) == 1
+    assert f"{tmp_path / 'p.gif'}: a preview is written as .png, .jpg or .jpeg" in capsys.readouterr().err
+    trc = tmp_path / "w.trc"
+    trc.write_text("x")
+    assert main(["preview", str(trc), *args]) == 1
+    err = capsys.readouterr().err
+    assert f"{trc}: a file, not a clip folder or clip id" in err and "not found" not in err
