@@ -29,6 +29,18 @@ from .layout import VIEWS, Layout
 SPLITS = ("train", "val", "test")
 _SAMPLED_KINDS = ("library", "anny_walk", "opensim")
 
+#: Config keys that say how and where a dataset is built, never what it holds, so a run into an
+#: existing dataset may change them (a cluster's machines differ in these): worker processes and
+#: scheduler, folders of tools, caches and licensed model files, the render watchdog, debugging
+#: leftovers beside the contract's files, and devices (a device changes results by rounding only;
+#: render.device=auto already picks one per machine). Every other key changes the outputs.
+EXECUTION_KEYS = frozenset({
+    "dataset.workers", "dataset.scheduler",
+    "paths.output_root", "paths.anny_cache", "paths.smplx_models",
+    "render.python", "render.blender", "render.timeout", "render.keep_frames", "render.save_blend",
+    "render.device", "kinematics.ik.device", "body.device",
+})
+
 
 @dataclass(frozen=True)
 class Unit:
@@ -127,6 +139,43 @@ def assign_splits(subjects: list[str], fractions, seed: int) -> dict[str, str]:
     names = ["test"] * n_test + ["val"] * n_val
     names = names + ["train"] * (n - len(names))
     return {subjects[i]: names[k] for k, i in enumerate(order)}
+
+
+def _leaves(data: dict, prefix: str = "") -> dict:
+    """Dotted key -> value of every leaf of a nested config dict."""
+    out = {}
+    for k, v in data.items():
+        out.update(_leaves(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k: v})
+    return out
+
+
+def check_same_config(cfg, root: str | Path) -> None:
+    """Refuse to build into ``root`` with settings other than those its ``config.yaml`` was built with.
+
+    Finished work is skipped on a re-run, so other settings would mix two datasets under one
+    manifest. Keys in :data:`EXECUTION_KEYS` may differ. No ``config.yaml``: a new dataset.
+
+    Raises:
+        ConfigError: the stored config differs, listing each key (old -> new) and the ways out.
+        TaskError: the stored config cannot be read.
+    """
+    from .config import config_from_yaml
+
+    path = Layout(root).config
+    if not path.is_file():
+        return
+    try:
+        old = _leaves(config_to_dict(config_from_yaml(path.read_text())))
+    except (OSError, ConfigError) as exc:
+        raise TaskError(f"{path}: cannot read the config this dataset was built with ({exc}); "
+                        "build into a new --out") from None
+    new = _leaves(config_to_dict(cfg))
+    changed = [k for k in new if k not in EXECUTION_KEYS and old.get(k) != new[k]]
+    if changed:
+        diff = "; ".join(f"{k}: {old.get(k)!r} -> {new[k]!r}" for k in changed)
+        raise ConfigError(f"{Layout(root).root}: this dataset was built with other settings ({diff}); its finished "
+                          f"clips would be kept and mixed with new ones. Build into a new --out, or use the same "
+                          f"settings (-c {path})")
 
 
 def clip_files(layout: Layout, cid: str) -> dict[str, Path]:

@@ -24,9 +24,15 @@ def test_console_script_help_runs():
 
 
 def test_config_command_prints_and_rejects(capsys, tmp_path):
-    assert main(["config", "-s", "render.width=320", "--out", str(tmp_path / "c.yaml")]) == 0
+    assert main(["config", "-s", "render.width=320"]) == 0
     assert "width: 320" in capsys.readouterr().out
-    assert (tmp_path / "c.yaml").exists()
+    assert main(["config", "-s", "render.width=320", "--out", str(tmp_path / "c.yaml")]) == 0
+    assert capsys.readouterr().out == f"wrote {tmp_path / 'c.yaml'}\n"  # the YAML goes to the file only
+    assert "width: 320" in (tmp_path / "c.yaml").read_text()
+    for flag in ("--list", "--presets"):
+        assert main(["config", flag, "--out", str(tmp_path / "d.yaml")]) == 2
+        assert "--out saves the resolved configuration" in capsys.readouterr().err
+    assert not (tmp_path / "d.yaml").exists()
     assert main(["config", "-s", "render.widht=320"]) == 2
     assert "render.widht" in capsys.readouterr().err
     assert main(["config", "--list"]) == 0

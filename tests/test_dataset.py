@@ -1,5 +1,7 @@
 """Dataset planning and splits (no rendering; the end-to-end run is tests/tasks/test_dataset_build.py)."""
 
+import json
+
 import pytest
 
 from pipeline.config import load_config
@@ -63,3 +65,48 @@ def test_plan_rejects_an_unknown_library_motion():
     with pytest.raises(ConfigError, match=r"config key 'dataset.motions': 'library:nosuch': no such library motion "
                                           r"\(library: .*walking"):
         plan_units(load_config(None, ["dataset.motions=[library:walking, library:nosuch]"]))
+
+
+def test_manifest_only_plans_from_the_datasets_own_config(tmp_path, capsys):
+    """--manifest-only describes ROOT as ROOT/config.yaml built it, not the command line's defaults."""
+    from pipeline.cli import main
+
+    root = tmp_path / "ds"
+    one = ["-s", "dataset.subjects=1", "-s", "dataset.motions=[library:walking]"]
+    assert main(["config", *one, "--out", str(root / "config.yaml")]) == 0
+    capsys.readouterr()
+    assert main(["dataset", "--manifest-only", "--out", str(root)]) == 1  # nothing rendered: its one clip failed
+    assert "{'clips': 1, 'ok': 0, 'failed': 1}" in capsys.readouterr().out
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert [c["clip_id"] for c in manifest["clips"]] == ["s000-walking"]
+    for flags in (one, ["-c", "demo"]):
+        assert main(["dataset", "--manifest-only", "--out", str(root), *flags]) == 2
+        assert f"--manifest-only describes the dataset as {root / 'config.yaml'} built it" in capsys.readouterr().err
+
+
+def test_a_run_into_a_dataset_built_with_other_settings_is_refused_before_any_work(tmp_path, capsys):
+    """Finished clips are skipped on a re-run: other output settings would mix two datasets."""
+    from pipeline.cli import main
+    from pipeline.config import save_config
+    from pipeline.dataset import EXECUTION_KEYS, check_same_config
+
+    root = tmp_path / "ds"
+    built = ["-s", "render.width=64", "-s", "dataset.subjects=1", "-s", "dataset.motions=[library:walking]"]
+    assert main(["config", *built, "--out", str(root / "config.yaml")]) == 0
+    stored = (root / "config.yaml").read_text()
+    capsys.readouterr()
+    assert main(["dataset", "--out", str(root), *built, "-s", "render.width=80", "-s", "dataset.seed=3"]) == 2
+    err = capsys.readouterr().err
+    assert "render.width: 64 -> 80; dataset.seed: 0 -> 3" in err
+    assert "Build into a new --out, or use the same settings" in err and f"-c {root / 'config.yaml'}" in err
+    assert sorted(p.name for p in root.iterdir()) == ["config.yaml"]  # nothing started, nothing rewritten
+    assert (root / "config.yaml").read_text() == stored
+    # execution-only keys may differ; so may a new folder (no config.yaml yet)
+    cfg = load_config(None, [*built[1::2], "dataset.workers=4", "dataset.scheduler=http://h:8082",
+                             "render.device=cpu", "render.timeout=60", "paths.output_root=elsewhere"])
+    check_same_config(cfg, root)
+    check_same_config(load_config(), tmp_path / "new")
+    assert {"dataset.workers", "dataset.scheduler"} <= EXECUTION_KEYS
+    save_config(load_config(), root / "config.yaml")
+    with pytest.raises(ConfigError, match="dataset.subjects: 2 -> 1"):
+        check_same_config(cfg, root)

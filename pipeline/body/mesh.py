@@ -6,6 +6,7 @@ coordinate along each limb let clothing be cut for any topology without topology
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,6 +116,8 @@ class MeshSequence:
     @classmethod
     def load(cls, path: str | Path) -> "MeshSequence":
         path = Path(path)
+        if path.is_file() and not zipfile.is_zipfile(path):  # np.load would blame pickling
+            raise BodyModelError(f"{path}: not a mesh sequence .npz (not an npz archive)")
         try:
             with np.load(path, allow_pickle=False) as z:
                 data = {k: z[k] for k in z.files}

@@ -41,15 +41,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plan", action="store_true", help="only list the clips (subject, motion, split) and exit")
     p.add_argument("--manifest-only", action="store_true",
                    help="rewrite manifest.json of an existing dataset from what is on disk (e.g. after a cluster "
-                        "run), render nothing; exit status 1 when a clip is incomplete")
+                        "run) and its own config.yaml (-c/-s are refused), render nothing; exit status 1 when a "
+                        "clip is incomplete")
 
 
 def run(args, cfg) -> int:
-    from ..dataset import assign_splits, build_manifest, plan_units, write_manifest
+    from ..dataset import assign_splits, plan_units
     from ..layout import Layout
     from ..log import plural
 
     root = Layout(args.out or cfg.paths.output_root).root
+    if args.manifest_only:
+        return _manifest_only(args, root)
     units = plan_units(cfg)
     if args.plan:
         splits = assign_splits(sorted({u.subject for u in units}), cfg.dataset.splits, cfg.dataset.seed)
@@ -57,15 +60,6 @@ def run(args, cfg) -> int:
             print(f"{u.clip_id:<32} subject {u.subject:<10} {splits[u.subject]:<6} {u.source}")
         print(f"{plural(len(units), 'clip')}, {plural(len(splits), 'subject')}")
         return 0
-    if args.manifest_only:
-        from ..errors import TaskError
-
-        if not Layout(root).config.is_file():
-            raise TaskError(f"{root}: no dataset here (no {Layout(root).config.name}); --manifest-only describes "
-                            f"the output of an 'odah dataset --out {root}' run")
-        manifest = build_manifest(cfg, root, units)
-        print(f"wrote {write_manifest(manifest, root)}: {manifest['summary']}")
-        return 0 if manifest["summary"]["failed"] == 0 else 1
     from ..tasks.dataset import build_dataset
 
     manifest = build_dataset(cfg, root, workers=args.workers, scheduler=args.scheduler, units=units)
@@ -75,3 +69,23 @@ def run(args, cfg) -> int:
         if c["status"] != "ok":
             print(f"  FAILED {c['clip_id']}: {c.get('error', '')}")
     return 0 if s["failed"] == 0 else 1
+
+
+def _manifest_only(args, root) -> int:
+    """Rewrite ``root``'s manifest from its files, planned by the config the dataset was built with."""
+    from ..config import load_config
+    from ..dataset import build_manifest, plan_units, write_manifest
+    from ..errors import ConfigError, TaskError
+    from ..layout import Layout
+
+    path = Layout(root).config
+    if args.config or args.overrides:
+        raise ConfigError(f"--manifest-only describes the dataset as {path} built it; drop -c/--config and "
+                          "-s/--set (to change the dataset, run 'odah dataset' with a new --out)")
+    if not path.is_file():
+        raise TaskError(f"{root}: no dataset here (no {path.name}); --manifest-only describes "
+                        f"the output of an 'odah dataset --out {root}' run")
+    cfg = load_config(path)
+    manifest = build_manifest(cfg, root, plan_units(cfg))
+    print(f"wrote {write_manifest(manifest, root)}: {manifest['summary']}")
+    return 0 if manifest["summary"]["failed"] == 0 else 1

@@ -25,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--mesh", metavar="MESH.npz", help="body mesh sequence (pipeline.body.mesh.MeshSequence)")
     src.add_argument("--mannequin", action="store_true", help="render a procedural walking mannequin")
-    p.add_argument("--keypoints", metavar="KP.npz", help="keypoints to label (required with --mesh)")
+    p.add_argument("--keypoints", metavar="KP.npz", help="keypoints to label (required with --mesh, refused with --mannequin)")
     p.add_argument("--kinematics", metavar="IK.mot", help="the clip's OpenSim coordinates (copied)")
     p.add_argument("--scales", metavar="SCALES.json", help="the subject's scale factors (copied)")
     p.add_argument("--scene", metavar="scene.json", help="render this scene spec instead of sampling one")
@@ -56,6 +56,8 @@ def run(args, cfg) -> int:
     check_id("clip", args.clip)
     if args.mesh and not args.keypoints:
         raise RenderError("odah render: --keypoints is required with --mesh")
+    if args.mannequin and args.keypoints:
+        raise RenderError("odah render: --keypoints is for --mesh (the mannequin brings its own keypoints)")
     if args.mesh and args.frames:
         raise RenderError("odah render: --frames is for --mannequin (a --mesh has its own frames)")
     if args.scene and args.tasks:

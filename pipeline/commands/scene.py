@@ -52,11 +52,15 @@ def summary(spec) -> str:
 
 def run(args, cfg) -> int:
     from ..body.mesh import MeshSequence
+    from ..errors import SceneError
+    from ..io_utils import check_output
     from ..layout import check_id
     from ..scene.mannequin import mannequin
     from ..scene.sampling import sample_scene
 
     check_id("clip", args.clip)
+    if args.out:  # before sampling and printing: a bad --out leaves nothing half done
+        check_output(args.out, SceneError, "the scene spec")
     if args.mesh:
         mesh = MeshSequence.load(args.mesh)
     else:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import types
 import typing
 from pathlib import Path
@@ -45,6 +47,10 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
+#: A decimal number as YAML 1.2 writes one: an exponent needs neither a dot nor a sign.
+_NUMBER = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+
+
 def _coerce(key: str, tp: Any, value: Any, meta: dict) -> Any:
     """Check ``value`` against the annotation ``tp`` and the field metadata; return it typed."""
     origin = typing.get_origin(tp)
@@ -66,6 +72,7 @@ def _coerce(key: str, tp: Any, value: Any, meta: dict) -> Any:
         args = [a for a in typing.get_args(tp) if a is not Ellipsis]
         item_tp = args[0] if args else Any
         items = [_coerce(f"{key}[{i}]", item_tp, v, meta) for i, v in enumerate(value)]
+        _check_list(key, items, meta)
         if origin is tuple and len(args) > 1 and Ellipsis not in typing.get_args(tp):
             if len(items) != len(args):
                 raise ConfigError(f"config key '{key}': expected {len(args)} values, got {len(items)}")
@@ -80,7 +87,9 @@ def _coerce(key: str, tp: Any, value: Any, meta: dict) -> Any:
         _check_range(key, value, meta)
         return value
     if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, str) and _NUMBER.fullmatch(value):
+            value = float(value)  # YAML 1.1 leaves 1e-3 and 1.0e3 as text; YAML 1.2 and people read a number
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
             raise ConfigError(f"config key '{key}': expected a number, got {value!r}")
         _check_range(key, float(value), meta)
         return float(value)
@@ -106,6 +115,18 @@ def _check_range(key: str, value: float, meta: dict) -> None:
     choices = meta.get("choices")
     if choices and value not in choices:
         raise ConfigError(f"config key '{key}': expected one of {', '.join(map(str, choices))}; got {value!r}")
+
+
+def _check_list(key: str, items: list, meta: dict) -> None:
+    """A list's own rules from its field metadata: its length, increasing items, a positive sum."""
+    lengths = meta.get("lengths")
+    if lengths and len(items) not in lengths:
+        allowed = " or ".join(map(str, lengths))
+        raise ConfigError(f"config key '{key}': expected {allowed} values, got {len(items)} ({items})")
+    if meta.get("increasing") and any(a >= b for a, b in zip(items, items[1:])):
+        raise ConfigError(f"config key '{key}': {items}: each value must be below the next (a range is [low, high])")
+    if meta.get("positive_sum") and not sum(items) > 0:
+        raise ConfigError(f"config key '{key}': {items}: the values must not all be 0")
 
 
 def _build(cls: type, data: dict, prefix: str, base: Any = None) -> Any:
@@ -265,5 +286,7 @@ def describe_config(cls: type = Config, prefix: str = "") -> list[tuple[str, str
             lo = m.get("min") if m.get("min") is not None else "-inf"
             hi = m.get("max") if m.get("max") is not None else "inf"
             allowed.append(f"[{lo}, {hi}]")
+        if m.get("lengths"):
+            allowed.append(" or ".join(map(str, m["lengths"])) + " values")
         rows.append((key, repr(getattr(inst, f.name)), " ".join(allowed), m.get("help", "")))
     return rows

@@ -68,9 +68,10 @@ class BodyConfig:
         "(segment lengths of the OpenSim model)", choices=("sample", "average", "fit"))
     phenotypes: list[float] = option(
         default_factory=list, help="Explicit Anny phenotypes [gender, age, muscle, weight, height, proportions] "
-        "in [0, 1] (overrides body.shape)", min=0.0, max=1.0)
-    age_range: list[float] = option(default_factory=lambda: [6.0, 85.0], help="Ages sampled by body.shape=sample",
-                                    unit="years", min=0.0, max=90.0)
+        "in [0, 1] (overrides body.shape)", min=0.0, max=1.0, lengths=(0, 6))
+    age_range: list[float] = option(default_factory=lambda: [6.0, 85.0], help="Ages sampled by body.shape=sample "
+                                    "[youngest, oldest]", unit="years", min=0.0, max=90.0, lengths=(2,),
+                                    increasing=True)
     dtype: str = option("float64", "Torch floating point type of the body model", choices=("float32", "float64"))
     device: str = option("cpu", "Torch device of the body model", choices=("cpu", "cuda"))
 
@@ -171,7 +172,7 @@ class DatasetConfig:
         help="Motion sources: library:NAME, anny:walk and .mot files are performed by every sampled subject; "
              "AMASS .npz and .trc/.c3d files form one subject per folder")
     splits: list[float] = option(
-        default_factory=lambda: [0.75, 0.125, 0.125], min=0.0, max=1.0,
+        default_factory=lambda: [0.75, 0.125, 0.125], min=0.0, max=1.0, lengths=(3,), positive_sum=True,
         help="Train/val/test proportions of the subjects, normalised to sum 1 (split by subject, seeded; "
              "train keeps at least one subject)")
     workers: int = option(1, "Luigi worker processes", min=1, max=1024)

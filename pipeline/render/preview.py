@@ -18,6 +18,8 @@ from ..layout import VIEWS, ClipPaths
 VISIBLE = (40, 220, 60)
 OCCLUDED = (255, 150, 0)
 OUTLINE = (0, 230, 255)
+#: Sheet file extension -> Pillow format.
+FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 
 
 def _outline(mask: np.ndarray) -> np.ndarray:
@@ -75,9 +77,19 @@ def contact_sheet(paths: ClipPaths, frames: int = 4, cell_width: int = 540) -> "
     return sheet
 
 
+def sheet_format(path: str | Path) -> str:
+    """The Pillow format a sheet is written in, from the file's extension (PNG or JPEG)."""
+    fmt = FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise RenderError(f"{path}: a preview is written as .png, .jpg or .jpeg; give one of those extensions")
+    return fmt
+
+
 def write_preview(paths: ClipPaths, out: str | Path | None = None, frames: int = 4, cell_width: int = 540) -> Path:
+    """Write the sheet to ``out`` (default ``<clip>/preview.png``) in the format its extension names."""
     out = Path(out) if out else paths.preview
+    fmt = sheet_format(out)
     sheet = contact_sheet(paths, frames, cell_width)
     with atomic_path(out) as tmp:
-        sheet.save(tmp, format="PNG")
+        sheet.save(tmp, format=fmt, **({"quality": 92} if fmt == "JPEG" else {}))
     return out

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,8 @@ def load_keypoints(path: str | Path, clip: str = "") -> tuple[np.ndarray, list[s
     """
     path = Path(path)
     who = f"clip '{clip}': " if clip else ""
+    if path.is_file() and not zipfile.is_zipfile(path):  # np.load would blame pickling
+        raise SceneError(f"{who}{path}: not a keypoints .npz (not an npz archive)")
     try:
         with np.load(path, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}

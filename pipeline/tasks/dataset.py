@@ -13,7 +13,7 @@ import time
 import luigi
 
 from ..config import config_to_yaml, save_config
-from ..dataset import Unit, build_manifest, check_unit_ids, plan_units, write_manifest
+from ..dataset import Unit, build_manifest, check_same_config, check_unit_ids, plan_units, write_manifest
 from ..errors import OdahError, TaskError
 from ..layout import Layout
 from ..log import get_logger, plural
@@ -54,11 +54,13 @@ def build_dataset(cfg, root=None, *, workers: int | None = None, scheduler: str 
     """Run every clip of the configured dataset under ``root`` and write ``manifest.json``.
 
     Returns the manifest (its ``summary`` counts ok and failed clips). Raises only for problems
-    of the whole run (bad config, no scheduler); a failing clip is recorded and the rest go on.
+    of the whole run (bad config, settings other than ``root/config.yaml``'s, no scheduler); a
+    failing clip is recorded and the rest go on.
     """
     root = Layout(root or cfg.paths.output_root).root.resolve()
     units = units if units is not None else plan_units(cfg)
     check_unit_ids(units)
+    check_same_config(cfg, root)
     root.mkdir(parents=True, exist_ok=True)
     save_config(cfg, Layout(root).config)
     text = config_to_yaml(cfg)

@@ -1,3 +1,4 @@
+import dataclasses
 import textwrap
 
 import pytest
@@ -138,3 +139,55 @@ def test_check_value_types_and_bounds_one_key():
         check_value("render.sample", 1)
     with pytest.raises(ConfigError, match=r"'samples' is not a section"):
         check_value("render.samples.x", 1)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("body.age_range=[50,10]", r"'body.age_range': \[50.0, 10.0\]: each value must be below the next"),
+    ("body.age_range=[30,30]", r"'body.age_range': \[30.0, 30.0\]: each value must be below the next"),
+    ("body.age_range=[50]", r"'body.age_range': expected 2 values, got 1"),
+    ("body.phenotypes=[0.5,0.5]", r"'body.phenotypes': expected 0 or 6 values, got 2"),
+    ("dataset.splits=[0,0,0]", r"'dataset.splits': \[0.0, 0.0, 0.0\]: the values must not all be 0"),
+    ("dataset.splits=[1,0]", r"'dataset.splits': expected 3 values, got 2"),
+])
+def test_list_lengths_ranges_and_sums_are_checked_on_load(override, message, capsys):
+    """Rejected by 'odah config' naming the key, not later by the stage that reads it."""
+    from pipeline.cli import main
+
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, [override])
+    key = override.split("=")[0]
+    with pytest.raises(ConfigError, match=key):
+        config_from_yaml("{%s: {%s: %s}}" % (*key.split("."), override.split("=")[1]))
+    assert main(["config", "-s", override]) == 2
+    assert f"config key '{key}'" in capsys.readouterr().err
+
+
+def test_list_rules_accept_the_defaults_and_match_the_body_model():
+    from pipeline.body.models.anny_model import PHENOTYPES
+    from pipeline.config import Config
+
+    cfg = load_config(None, ["body.age_range=[20,30]", "body.phenotypes=[0,0.2,0.4,0.6,0.8,1]",
+                             "dataset.splits=[1,0,0]"])
+    assert cfg.body.age_range == [20.0, 30.0] and cfg.dataset.splits == [1.0, 0.0, 0.0]
+    lengths = {f.name: f.metadata["lengths"] for f in dataclasses.fields(Config().body)}
+    assert len(PHENOTYPES) in lengths["phenotypes"]
+
+
+def test_scientific_notation_is_a_number_and_nan_never_passes_a_range():
+    """PyYAML (YAML 1.1) reads 1e-3 as text; an override, a file and a flag all take it as a number."""
+    from pipeline.commands import set_from_flags
+
+    cfg = load_config(None, ["markers.noise=1e-3", "scene.light_power_min=1e2", "render.timeout=1.5E+3"])
+    assert (cfg.markers.noise, cfg.scene.light_power_min, cfg.render.timeout) == (0.001, 100.0, 1500.0)
+    assert config_from_yaml("markers: {noise: 2e-3}").markers.noise == 0.002
+    with pytest.raises(ConfigError, match=r"'scene.light_power_max': 1000000000.0 W is above the maximum"):
+        load_config(None, ["scene.light_power_max=1e9"])
+    assert load_config(None, ["motion.source=1e3"]).motion.source == "1e3"  # text keys keep text
+    for bad in (".nan", "nan", ".NaN"):
+        with pytest.raises(ConfigError, match="'markers.noise': expected a number, got"):
+            load_config(None, [f"markers.noise={bad}"])
+    with pytest.raises(ConfigError, match=r"--noise nan: config key 'markers.noise': expected a number, got nan"):
+        set_from_flags(load_config(), {"--noise": ("markers.noise", float("nan"))})
+    with pytest.raises(ConfigError, match="'markers.noise': inf m is above the maximum"):
+        load_config(None, ["markers.noise=.inf"])
+    assert load_config(None, ["render.timeout=.inf"]).render.timeout == float("inf")  # no maximum: inf allowed

@@ -101,3 +101,42 @@ def test_preview_of_a_folder_that_is_no_clip(tmp_path, capsys):
     assert main(["preview", str(folder), "-s", f"paths.output_root={tmp_path / 'out'}"]) == 1
     err = capsys.readouterr().err
     assert f"{folder}: not a clip folder (no keypoints2d.npz)" in err and "clip id" not in err
+
+
+def test_scene_out_is_checked_before_sampling(tmp_path, capsys):
+    """A folder, or a path under a file, is one error line naming --out; nothing is printed first."""
+    (tmp_path / "afile").write_text("x")
+    for out, why in ((tmp_path, "the scene spec is an existing folder; give a file name"),
+                     (tmp_path / "afile" / "s.json", f"cannot write the scene spec: {tmp_path / 'afile'} is not a folder")):
+        assert main(["scene", "c1", "--out", str(out)]) == 1
+        printed, err = capsys.readouterr()
+        assert printed == "" and f"{out}: {why}" in err
+
+
+def test_render_mannequin_refuses_keypoints(tmp_path, capsys):
+    """--keypoints belongs to --mesh; with --mannequin it would be silently ignored."""
+    assert main(["render", "c1", "--mannequin", "--frames", "1", "--keypoints", str(tmp_path / "w.trc"),
+                 "-s", f"paths.output_root={tmp_path / 'out'}", *TINY]) == 1  # tiny: were it rendered
+    assert "--keypoints is for --mesh" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name, magic", [("p.png", b"\x89PNG"), ("p.jpg", b"\xff\xd8\xff"), ("p.JPEG", b"\xff\xd8\xff")])
+def test_preview_is_written_in_the_format_its_extension_names(tmp_path, monkeypatch, name, magic):
+    from pipeline.layout import ClipPaths
+    from pipeline.render import preview
+
+    monkeypatch.setattr(preview, "contact_sheet", lambda *a, **k: Image.new("RGB", (32, 24), (200, 40, 40)))
+    out = preview.write_preview(ClipPaths(tmp_path / "clip"), tmp_path / name)
+    assert out.read_bytes().startswith(magic)
+
+
+def test_preview_refuses_other_extensions_and_a_file_as_clip(tmp_path, capsys):
+    args = ["-s", f"paths.output_root={tmp_path / 'out'}"]
+    assert main(["preview", "demo", "--out", str(tmp_path / "p.gif"), *args]) == 1
+    assert f"{tmp_path / 'p.gif'}: a preview is written as .png, .jpg or .jpeg" in capsys.readouterr().err
+    trc = tmp_path / "w.trc"
+    trc.write_text("x")
+    assert main(["preview", str(trc), *args]) == 1
+    err = capsys.readouterr().err
+    assert f"{trc}: a file, not a clip folder or clip id" in err and "not found" not in err

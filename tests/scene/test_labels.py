@@ -90,3 +90,17 @@ def test_kinematics_must_match_the_motion(tmp_path):
     with pytest.raises(SceneError, match=r"clip 'k1': kinematics file: "):
         write_labels(paths, spec, kp, names, 30.0, mesh=mesh, kinematics=tmp_path / "bad.mot")
     assert not paths.kinematics.exists()
+
+
+def test_a_file_that_is_no_npz_is_named_as_such(tmp_path, capsys):
+    """Not numpy's pickling advice: the file is not an npz archive (odah scene/render --mesh, --keypoints)."""
+    from pipeline.cli import main
+
+    trc = tmp_path / "w.trc"
+    trc.write_text("PathFileType\t4\t(X/Y/Z)\tw.trc\n")
+    with pytest.raises(SceneError, match=r"clip 'c1': .*w.trc: not a keypoints .npz \(not an npz archive\)$"):
+        load_keypoints(trc, clip="c1")
+    assert main(["scene", "c1", "--mesh", str(trc)]) == 1
+    assert main(["render", "c1", "--mesh", str(trc), "--keypoints", str(trc), "-s", f"paths.output_root={tmp_path}"]) == 1
+    err = capsys.readouterr().err
+    assert err.count(f"{trc}: not a mesh sequence .npz (not an npz archive)") == 2 and "pickle" not in err

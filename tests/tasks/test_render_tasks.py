@@ -41,7 +41,7 @@ def test_scene_task_and_failure_record(clip_params, tmp_path):
     bad["mesh"] = str(tmp_path / "broken.npz")
     assert not luigi.build([SceneTask(**bad)], local_scheduler=True, log_level="CRITICAL")
     lines = [json.loads(x) for x in Layout(clip_params["root"]).failures.read_text().splitlines()]
-    assert lines[-1]["clip"] == "t2" and "not a readable mesh sequence" in lines[-1]["error"]
+    assert lines[-1]["clip"] == "t2" and "broken.npz: not a mesh sequence .npz" in lines[-1]["error"]
     assert not Layout(clip_params["root"]).clip("t2").scene.exists()
 
 
