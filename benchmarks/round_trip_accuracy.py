@@ -14,14 +14,18 @@ Measured (torch, 3 s at 30 fps, shape fit; worst coordinate RMS / mean RMS / mar
 worst joint centre lower+trunk / arms):
 
     motion        worst coordinate          mean   markers   joints   arms
-    arm_raises    knee_angle_r      0.23 deg  0.11   12.1 mm   25 mm    13 mm
-    jumping_jack  ankle_angle_l     0.55 deg  0.27    7.3 mm   15 mm    11 mm
-    lunge         hip_adduction_r   1.62 deg  0.78    8.0 mm   12 mm    23 mm
-    running       ankle_angle_l     0.91 deg  0.61    7.2 mm   10 mm    13 mm
-    sit_to_stand  hip_flexion_r     0.89 deg  0.33    9.7 mm   12 mm    12 mm
-    squat         hip_flexion_l     0.86 deg  0.27   10.9 mm   12 mm    16 mm
-    throwing      lumbar_extension  0.97 deg  0.41   10.1 mm   12 mm    27 mm
-    walking       ankle_angle_l     1.20 deg  0.62    7.3 mm   16 mm    19 mm
+    arm_raises    knee_angle_r      0.25 deg  0.12   13.5 mm   26 mm    10 mm
+    jumping_jack  ankle_angle_l     0.56 deg  0.27    7.5 mm   15 mm    11 mm
+    lunge         hip_adduction_r   1.68 deg  0.85   10.1 mm   13 mm    18 mm
+    running       ankle_angle_l     1.06 deg  0.68    9.9 mm   11 mm    17 mm
+    sit_to_stand  hip_flexion_r     0.85 deg  0.32   12.4 mm   12 mm    22 mm
+    squat         hip_flexion_l     0.91 deg  0.29   12.5 mm   12 mm    13 mm
+    throwing      lumbar_extension  0.98 deg  0.42   13.1 mm   12 mm     9 mm
+    walking       ankle_angle_l     1.31 deg  0.69    9.4 mm   17 mm    22 mm
+
+With FIN alone on the hand (before the 5th metacarpal markers FI5) the hand rolled about the
+wrist-FIN line (forearm rotation 8-44 deg RMS off, wrist flexion 5-24); the marker RMSE was 1-3 mm
+lower and the arm joint centres 9-27 mm.
 
 Before the fixes of the round-trip branch (markers fitted with a 2 cm prior toward the generic
 model's marker locations, every marker weight 1): worst 1.5-5.2 deg (throwing lumbar_extension

@@ -1,9 +1,9 @@
 """Anatomical landmarks of the odah marker set, located on any body mesh from its rest skeleton.
 
-Each marker of the fixed odah set (Plug-in Gait plus medial markers; see ``marker_layouts/``) is
-described once, topology-free, by a ray: an origin built from skeleton joints (generic names such
-as ``knee_r``) and a direction in body axes (anterior, superior, lateral, ... in OpenSim axes:
-+X anterior, +Y superior, +Z right). The marker vertex is where that ray leaves the surface of
+Each marker of the fixed odah set (Plug-in Gait plus medial and 5th metacarpal markers; see
+``marker_layouts/``) is described once, topology-free, by a ray: an origin built from skeleton
+joints (generic names such as ``knee_r``) and a direction in body axes (anterior, superior,
+lateral, ... in OpenSim axes: +X anterior, +Y superior, +Z right). The marker vertex is where that ray leaves the surface of
 the allowed body parts: among the part's vertices within ``RAY_RADIUS`` of the ray and in front
 of the origin, the one furthest along the ray.
 
@@ -127,6 +127,8 @@ LANDMARKS: dict[str, Landmark] = {
                   parts=("forearm_s", "hand_s"), description="ulnar styloid, little-finger side of the wrist"),
     "{S}FIN": _lm(origin={"wrist_s": 0.15, "finger_s": 0.85}, dorsal_hand=True, parts=("hand_s",),
                   description="dorsum of the hand at the 2nd metacarpal head"),
+    "{S}FI5": _lm(origin={"wrist_s": 0.15, "pinky_s": 0.85}, dorsal_hand=True, parts=("hand_s",),
+                  description="dorsum of the hand at the 5th metacarpal head"),
     "{S}ASI": _lm(origin={"hip_s": 1.0}, shift=(0.0, 0.45, 0.0), direction=(1.0, 0.0, 0.25),
                   parts=("pelvis", "torso", "thigh_s"), description="anterior superior iliac spine"),
     "{S}PSI": _lm(origin={"hip_s": 0.45, "hipmid": 0.55}, shift=(0.0, 0.4, 0.0), direction=(-1.0, 0.0, 0.0),
@@ -153,7 +155,7 @@ LANDMARKS: dict[str, Landmark] = {
 
 
 def marker_landmarks() -> dict[str, tuple[Landmark, str | None]]:
-    """Marker name -> (landmark, side 'l'/'r' or None), for the 47 markers of the odah set."""
+    """Marker name -> (landmark, side 'l'/'r' or None), for the 49 markers of the odah set."""
     out = {}
     for key, lm in LANDMARKS.items():
         if "{S}" in key:
@@ -187,7 +189,7 @@ def locate_landmarks(vertices: np.ndarray, part_labels: np.ndarray, joints: Mapp
         vertices: ``(V, 3)`` rest vertices in OpenSim axes (X anterior, Y up, Z right), metres.
         part_labels: ``(V,)`` indices into :data:`BODY_PARTS`.
         joints: generic joint name (:data:`GENERIC_JOINTS`) -> ``(3,)`` position, OpenSim axes.
-        names: markers to locate (default: all 47).
+        names: markers to locate (default: all 49).
         faces: if given, only vertices used by a face are candidates.
         purity: optional marker -> ``(V,)`` share of each vertex's skinning weight on the marker's
             bone. Skin over a bony landmark moves with that bone, so the marker then moves from the

@@ -39,12 +39,14 @@ SAME_TOPOLOGY = {"smpl": "smplh"}
 #: Vertex counts of the supported topologies.
 TOPOLOGY_VERTICES = {"anny": 13718, "smplx": 10475, "smplh": 6890, "smpl": 6890}
 
-#: The fixed odah marker set (Plug-in Gait full body + medial markers), 47 names.
+#: The fixed odah marker set (Plug-in Gait full body + medial markers + 5th metacarpal
+#: heads), 49 names; the SMPL-family layouts lack LFI5/RFI5 (no published vertex).
 ODAH_MARKERS: tuple[str, ...] = (
     "LFHD", "RFHD", "LBHD", "RBHD", "C7", "T10", "CLAV", "STRN", "RBAK", "LSHO", "RSHO",
     "LUPA", "RUPA", "LELB", "RELB", "LELM", "RELM", "LFRA", "RFRA", "LWRA", "RWRA", "LWRB", "RWRB",
     "LFIN", "RFIN", "LASI", "RASI", "LPSI", "RPSI", "LTHI", "RTHI", "LKNE", "RKNE", "LKNM", "RKNM",
     "LTIB", "RTIB", "LANK", "RANK", "LANM", "RANM", "LHEE", "RHEE", "LTOE", "RTOE", "LMT5", "RMT5",
+    "LFI5", "RFI5",
 )
 
 DEFAULT_NORMAL_OFFSET = 0.0095

@@ -10,7 +10,7 @@ from . import atomic_outputs, check_outputs, set_from_flags
 HELP = "motion source (AMASS, .trc/.c3d, .mot, library:NAME, anny:walk) -> marker trajectories (.trc)"
 DESCRIPTION = """\
 Turns a motion into the markers that stage 1 scales and solves IK on, in OpenSim axes (Y up),
-metres, with the odah marker names (47 Plug-in Gait + medial markers):
+metres, with the odah marker names (Plug-in Gait + medial + 5th metacarpal markers):
 
   AMASS .npz      SMPL-X (poses 165) / SMPL-H (poses 156) sequence posed on your licensed model
                   files (paths.smplx_models), virtual markers from marker_layouts/<topology>.yaml

@@ -278,14 +278,16 @@ TRANSLATIONAL = ("pelvis_tx", "pelvis_ty", "pelvis_tz")
 FREE_ANGLES = ("pelvis_tilt", "pelvis_list", "pelvis_rotation")  # + the shoulders, per side
 
 # =================================================================================================
-# 7. Markers (Plug-in Gait full body plus medial knee, ankle and elbow markers). Positions are
-#    built from the landmarks above in ``_markers``; names are fixed (marker_layouts/ use them).
+# 7. Markers (Plug-in Gait full body plus medial knee, ankle and elbow markers and a 5th
+#    metacarpal marker, which with FIN fixes the hand's roll about the wrist-FIN line). Positions
+#    are built from the landmarks above in ``_markers``; names are fixed (marker_layouts/ use them).
 # =================================================================================================
 MARKER_NAMES = (
     "LFHD", "RFHD", "LBHD", "RBHD", "C7", "T10", "CLAV", "STRN", "RBAK", "LSHO", "RSHO",
     "LUPA", "RUPA", "LELB", "RELB", "LELM", "RELM", "LFRA", "RFRA", "LWRA", "RWRA", "LWRB", "RWRB",
     "LFIN", "RFIN", "LASI", "RASI", "LPSI", "RPSI", "LTHI", "RTHI", "LKNE", "RKNE", "LKNM", "RKNM",
     "LTIB", "RTIB", "LANK", "RANK", "LANM", "RANM", "LHEE", "RHEE", "LTOE", "RTOE", "LMT5", "RMT5",
+    "LFI5", "RFI5",
 )
 
 # IK weights for the opensim backend's task set: bony landmarks high, marker wands and soft
@@ -294,7 +296,7 @@ IK_MARKER_WEIGHTS = {
     "FHD": 1.0, "BHD": 1.0, "C7": 5.0, "T10": 5.0, "CLAV": 5.0, "STRN": 5.0, "BAK": 1.0,
     "SHO": 5.0, "UPA": 1.0, "ELB": 5.0, "ELM": 5.0, "FRA": 1.0, "WRA": 5.0, "WRB": 5.0, "FIN": 2.0,
     "ASI": 10.0, "PSI": 10.0, "THI": 1.0, "KNE": 10.0, "KNM": 10.0, "TIB": 1.0, "ANK": 10.0,
-    "ANM": 10.0, "HEE": 10.0, "TOE": 10.0, "MT5": 5.0,
+    "ANM": 10.0, "HEE": 10.0, "TOE": 10.0, "MT5": 5.0, "FI5": 2.0,
 }
 # The toes carry no marker, so IK holds the toe joint at its default with a weak coordinate task.
 IK_COORDINATE_TASKS = {"mtp_angle_r": 1.0, "mtp_angle_l": 1.0}
@@ -640,6 +642,10 @@ def _markers(g: _Layout) -> dict[str, tuple[str, np.ndarray]]:
     # 2nd metacarpal head, dorsum (posterior in the anatomical position).
     m["RFIN"] = ("hand_r", 0.95 * L["hand"] * g.e_long + 0.020 * s * g.e_lat
                  - (0.015 * s + so) * g.e_ant)
+    # 5th metacarpal head, dorsum: ~5 cm ulnar of the 2nd across the knuckles (hand breadth at
+    # the metacarpal heads ~8.5 cm, ANSUR-type) and ~1 cm proximal of it.
+    m["RFI5"] = ("hand_r", 0.88 * L["hand"] * g.e_long - 0.032 * s * g.e_lat
+                 - (0.015 * s + so) * g.e_ant)
     # Left side mirrors the right.
     for name in list(m):
         if name.startswith("R") and name not in ("RBAK",):
@@ -858,7 +864,7 @@ _HEADER = """
   landmark heights from Drillis & Contini via Winter (2009); hip centre from Harrington et al.
   (2007); ankle and subtalar axes from Inman (1976) and Isman & Inman (1969); planar knee from
   Yamaguchi & Zajac (1989); ranges of motion from the AAOS (Greene & Heckman 1994). Markers:
-  Plug-in Gait full body plus medial knee, ankle and elbow markers.
+  Plug-in Gait full body plus medial knee, ankle and elbow markers and the 5th metacarpal heads.
 """
 
 

@@ -19,7 +19,7 @@ def test_markers_sit_on_the_skin_pushed_out_along_the_normal(anny_body, tmp_path
     mesh = anny_body.mesh_sequence(out.vertices, fps=60.0, name="test")
     lay = load_layout("anny")
     md = virtual_markers(mesh, lay)
-    assert md.names == lay.names and md.positions.shape == (4, 47, 3) and md.rate == 60.0
+    assert md.names == lay.names and md.positions.shape == (4, 49, 3) and md.rate == 60.0
     skin = mesh.vertices[:, lay.vertex_ids]
     assert np.allclose(np.linalg.norm(md.positions - skin, axis=-1), 0.0095, atol=1e-9)
     # outward: markers are further than their vertex from the centroid of the vertex's body part

@@ -14,7 +14,7 @@ def test_library_motion_to_markers_static_and_reference(tmp_path):
                "--fps", "30", "--seconds", "1", "-s", "body.shape=average"])
     assert rc == 0
     md = read_trc(out)
-    assert md.n_frames == 31 and md.rate == 30.0 and len(md.names) == 47
+    assert md.n_frames == 31 and md.rate == 30.0 and len(md.names) == 49
     assert np.isfinite(md.positions).all()
     assert md.positions[..., 1].min() > -0.01  # on or above the floor (Y up)
     assert md.marker("RASI")[-1, 0] > md.marker("RASI")[0, 0] + 0.5  # walking along +X

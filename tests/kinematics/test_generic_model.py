@@ -33,6 +33,7 @@ EXPECTED_MARKER_BODIES = {
     "LKNM": "femur_l", "RKNM": "femur_r", "LTIB": "tibia_l", "RTIB": "tibia_r", "LANK": "tibia_l",
     "RANK": "tibia_r", "LANM": "tibia_l", "RANM": "tibia_r", "LHEE": "calcn_l", "RHEE": "calcn_r",
     "LTOE": "calcn_l", "RTOE": "calcn_r", "LMT5": "calcn_l", "RMT5": "calcn_r",
+    "LFI5": "hand_l", "RFI5": "hand_r",
 }
 RAJAGOPAL_BODIES = {
     "pelvis", "femur_r", "tibia_r", "patella_r", "talus_r", "calcn_r", "toes_r", "femur_l",
@@ -214,7 +215,7 @@ def model():
 def test_loads_in_opensim_with_published_proportions(model):
     state = model.initSystem()
     assert model.getNumBodies() == 22 and model.getNumCoordinates() == 39
-    assert model.getMarkerSet().getSize() == 47 and model.getConstraintSet().getSize() == 2
+    assert model.getMarkerSet().getSize() == 49 and model.getConstraintSet().getSize() == 2
     model.realizePosition(state)
     H = gm.DEFAULT_HEIGHT
     mass = sum(model.getBodySet().get(i).getMass() for i in range(22))
