@@ -14,17 +14,14 @@ def set_from_flags(cfg, flags: dict[str, tuple[str, Any]]):
 
     flags: {flag: (dotted config key, value)}; a value of None (the flag not given) is skipped.
     """
-    from ..config import config_from_dict
+    from ..config import set_key
     from ..errors import ConfigError
 
     for flag, (key, value) in flags.items():
         if value is None:
             continue
-        nested = value
-        for k in reversed(key.split(".")):
-            nested = {k: nested}
         try:
-            cfg = config_from_dict(nested, cfg)
+            cfg = set_key(cfg, key, value)
         except ConfigError as exc:
             raise ConfigError(f"{flag} {value}: {exc}") from None
     return cfg

@@ -19,6 +19,7 @@ from .loader import (
     describe_config,
     load_config,
     save_config,
+    set_key,
 )
 from .schema import Config
 
@@ -34,4 +35,5 @@ __all__ = [
     "describe_config",
     "load_config",
     "save_config",
+    "set_key",
 ]

@@ -251,11 +251,16 @@ def load_config(preset: str | Path | None = None, overrides: list[str] | tuple[s
             raise ConfigError(f"{path}: {exc}") from None
     for text in overrides:
         keys, value = parse_override(text)
-        nested: Any = value
-        for k in reversed(keys):
-            nested = {k: nested}
-        cfg = config_from_dict(nested, cfg)
+        cfg = set_key(cfg, keys, value)
     return check_config(cfg)
+
+
+def set_key(cfg: Config, key: str | list[str], value: Any) -> Config:
+    """``cfg`` with one key (dotted, or its parts) set to ``value``, typed and checked as on load."""
+    nested: Any = value
+    for k in reversed(key.split(".") if isinstance(key, str) else key):
+        nested = {k: nested}
+    return config_from_dict(nested, cfg)
 
 
 def save_config(cfg: Config, path: str | Path) -> Path:
