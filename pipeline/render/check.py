@@ -53,10 +53,7 @@ def run_render_check(render_cfg, out_dir: str | Path, width: int = 64, height: i
     Raises:
         RenderError: the environment is missing or broken, or the image is wrong.
     """
-    try:
-        render_command(render_cfg, [])  # a missing interpreter fails here, before any folder is made
-    except RenderError as exc:
-        raise RenderError(f"render-check: {exc}") from None
+    render_command(render_cfg, [], "render-check")  # a missing interpreter fails here, before any folder is made
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".render_check.", dir=out_dir))

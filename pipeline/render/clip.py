@@ -58,10 +58,7 @@ def check_inputs(spec: SceneSpec, mesh: MeshSequence, render_cfg) -> None:
     if w % 2 or h % 2:
         raise RenderError(f"clip '{clip}': frame size {w}x{h}: H264 yuv420p needs even width and height "
                           "(render.width, render.height)")
-    try:
-        render_command(render_cfg, [])
-    except RenderError as exc:
-        raise RenderError(f"clip '{clip}': {exc}") from None
+    render_command(render_cfg, [], f"clip '{clip}'")
 
 
 def check_blender_cameras(spec: SceneSpec, result: dict) -> float:

@@ -53,13 +53,23 @@ _MESA_EGL_VENDOR = Path("/usr/share/glvnd/egl_vendor.d/50_mesa.json")
 _SHADOW_FULL = re.compile(r"Shadow buffer full.*\((\d+) / (\d+)\)")
 
 
-def render_command(render_cfg, script_args: list[str]) -> list[str]:
+def render_command(render_cfg, script_args: list[str], what: str = "") -> list[str]:
     """The command line that runs ``pipeline.render.bpy_main`` with ``script_args``.
 
     Raises:
         RenderError: the interpreter (``render.blender``, ``render.python`` or the project's
-            ``.venv-render``) is not an executable; the message names it and the config key.
+            ``.venv-render``) is not an executable; the message starts with ``what`` (who needs
+            it, e.g. ``clip 'c1'``) and names the interpreter and the config key.
     """
+    try:
+        return _render_command(render_cfg, script_args)
+    except RenderError as exc:
+        if not what:
+            raise
+        raise RenderError(f"{what}: {exc}") from None
+
+
+def _render_command(render_cfg, script_args: list[str]) -> list[str]:
     if render_cfg.blender:
         exe = _resolve_exe(render_cfg.blender, "render.blender")
         main = PROJECT_ROOT / "pipeline" / "render" / "bpy_main.py"
@@ -248,10 +258,7 @@ def run_job(
         RenderError: interpreter missing, child crashed or timed out, or no result written.
     """
     what = what or f"clip '{clip}'"
-    try:
-        cmd_head = render_command(render_cfg, [])
-    except RenderError as exc:
-        raise RenderError(f"{what}: {exc}") from None
+    cmd_head = render_command(render_cfg, [], what)
     # Absolute: the child runs with work_dir as its cwd, so relative paths would point elsewhere.
     work_dir = Path(work_dir).resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
