@@ -31,6 +31,22 @@ def _tmp_sibling(path: Path, suffix: str = "") -> Path:
     return Path(tmp)
 
 
+def remove_stale_temporaries(folder: Path, *outputs: Path, prefixes: tuple[str, ...] = ()) -> list[Path]:
+    """Remove what an interrupted run left in ``folder``: the temporaries :func:`atomic_path` and
+    :func:`atomic_dir` make for ``outputs`` (``.NAME.XXXX.tmp``, ``.NAME.XXXX.tmp.SUFFIX``) and
+    ``.tmp`` entries starting with ``prefixes``. Returns what was removed.
+    """
+    patterns = [f".{o.name}.*.tmp" for o in outputs] + [f".{o.name}.*.tmp.*" for o in outputs]
+    patterns += [f"{p}*.tmp" for p in prefixes]
+    stale = sorted({x for pattern in patterns for x in folder.glob(pattern)}) if folder.is_dir() else []
+    for x in stale:
+        if x.is_dir() and not x.is_symlink():
+            shutil.rmtree(x, ignore_errors=True)
+        else:
+            x.unlink(missing_ok=True)
+    return stale
+
+
 def _naming(exc: OSError, path: Path) -> OSError:
     """``exc`` re-aimed at the path the user asked for, not at a hidden temporary beside it."""
     return type(exc)(exc.errno, exc.strerror, str(path))
@@ -98,6 +114,32 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
         os.replace(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_outputs(*paths: str | Path) -> Iterator[list[Path]]:
+    """Temporary paths for several outputs, renamed into place when the block succeeds: a
+    command's outputs appear together or not at all (one that fails to be renamed removes those
+    already in place). Paths that are None get None."""
+    placed: list[Path] = []
+
+    def record(path):
+        return lambda exc_type, *_: placed.append(path) if exc_type is None else None
+
+    try:
+        with contextlib.ExitStack() as stack:
+            tmps = []
+            for p in paths:
+                if p is None:
+                    tmps.append(None)
+                    continue
+                stack.push(record(Path(p)))  # runs after p's rename, only if it succeeded
+                tmps.append(stack.enter_context(atomic_path(p)))
+            yield tmps
+    except BaseException:
+        for p in placed:
+            p.unlink(missing_ok=True)
         raise
 
 

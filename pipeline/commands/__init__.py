@@ -1,11 +1,11 @@
 """One module per ``odah`` subcommand (see :mod:`pipeline.cli`), and what they share: flags that
-set config keys, checking outputs before the work starts and writing them all or none."""
+set config keys and checking outputs before the work starts (``io_utils.atomic_outputs`` writes
+them all or none)."""
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 
 def set_from_flags(cfg, flags: dict[str, tuple[str, Any]]):
@@ -58,31 +58,3 @@ def check_outputs(error: type[Exception], outputs: dict[str, tuple[str | Path | 
         if key in seen:
             raise error(f"{flag} {path}: the same file as {seen[key]}; give {flag} another file")
         seen[key] = flag
-
-
-@contextlib.contextmanager
-def atomic_outputs(*paths: str | Path) -> Iterator[list[Path]]:
-    """Temporary paths for several outputs, renamed into place when the block succeeds: a
-    command's outputs appear together or not at all (one that fails to be renamed removes those
-    already in place). Paths that are None get None."""
-    from ..io_utils import atomic_path
-
-    placed: list[Path] = []
-
-    def record(path):
-        return lambda exc_type, *_: placed.append(path) if exc_type is None else None
-
-    try:
-        with contextlib.ExitStack() as stack:
-            tmps = []
-            for p in paths:
-                if p is None:
-                    tmps.append(None)
-                    continue
-                stack.push(record(Path(p)))  # runs after p's rename, only if it succeeded
-                tmps.append(stack.enter_context(atomic_path(p)))
-            yield tmps
-    except BaseException:
-        for p in placed:
-            p.unlink(missing_ok=True)
-        raise

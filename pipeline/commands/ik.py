@@ -6,8 +6,9 @@ import argparse
 import time
 from pathlib import Path
 
+from ..io_utils import atomic_outputs
 from ..kinematics.ik_report import write_ik_report
-from . import atomic_outputs, check_outputs, require_file, set_from_flags
+from . import check_outputs, require_file, set_from_flags
 from .fk import add_model_argument, resolve_model, torch_device
 
 HELP = "inverse kinematics: markers (.trc/.c3d) on an OpenSim model -> joint angles (.mot) + error report"

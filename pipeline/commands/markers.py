@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from . import atomic_outputs, check_outputs, set_from_flags
+from ..io_utils import atomic_outputs
+from . import check_outputs, set_from_flags
 
 HELP = "motion source (AMASS, .trc/.c3d, .mot, library:NAME, anny:walk) -> marker trajectories (.trc)"
 DESCRIPTION = """\

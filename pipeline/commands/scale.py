@@ -8,7 +8,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from . import atomic_outputs, check_outputs, require_file, set_from_flags
+from ..io_utils import atomic_outputs
+from . import check_outputs, require_file, set_from_flags
 from .fk import add_model_argument, resolve_model, torch_device
 from .ik import _cfg_default, read_markers, trc_for_opensim
 

@@ -17,7 +17,6 @@ is rendered by one process at a time (Luigi runs a task once), so they are never
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -31,7 +30,7 @@ import numpy as np
 from .. import axes
 from ..body.mesh import MeshSequence
 from ..errors import BodyModelError, EncodeError, RenderError, SceneError
-from ..io_utils import atomic_dir, atomic_path, atomic_write_text
+from ..io_utils import atomic_dir, atomic_outputs, atomic_write_text, remove_stale_temporaries
 from ..layout import VIEWS, ClipPaths
 from ..log import get_logger
 from ..scene.camera import PinholeCamera, blender_projection_to_pixels
@@ -88,23 +87,10 @@ def check_blender_cameras(spec: SceneSpec, result: dict) -> float:
 _RENDER_SCRATCH = ".render."  # prefix of the render process's scratch folder in the clip folder
 
 
-def _remove_stale_temporaries(folder: Path, *outputs: Path, prefixes: tuple[str, ...] = ()) -> list[Path]:
-    """Remove what an interrupted run left in ``folder``: the atomic temporaries of ``outputs``
-    (``.NAME.XXXX.tmp``, ``.NAME.XXXX.tmp.SUFFIX``) and ``.tmp`` entries starting with ``prefixes``.
-
-    Returns what was removed.
-    """
-    patterns = [f".{o.name}.*.tmp" for o in outputs] + [f".{o.name}.*.tmp.*" for o in outputs]
-    patterns += [f"{p}*.tmp" for p in prefixes]
-    stale = sorted({x for pattern in patterns for x in folder.glob(pattern)}) if folder.is_dir() else []
-    for x in stale:
-        if x.is_dir() and not x.is_symlink():
-            shutil.rmtree(x, ignore_errors=True)
-        else:
-            x.unlink(missing_ok=True)
+def _clean_after_interruption(folder: Path, *outputs: Path, prefixes: tuple[str, ...] = ()) -> None:
+    stale = remove_stale_temporaries(folder, *outputs, prefixes=prefixes)
     if stale:
         log.info("removed %d temporaries an interrupted run left in %s", len(stale), folder)
-    return stale
 
 
 def render_frames(spec: SceneSpec, mesh: MeshSequence, cfg, paths: ClipPaths, *, manifest: Manifest | None = None,
@@ -118,8 +104,7 @@ def render_frames(spec: SceneSpec, mesh: MeshSequence, cfg, paths: ClipPaths, *,
     check_inputs(spec, mesh, cfg.render)
     manifest = manifest or load_manifest(cfg.scene.manifest or None, clip=clip)
     paths.dir.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temporaries(paths.dir, paths.frames_root, paths.blend, paths.blend_cache,
-                             prefixes=(_RENDER_SCRATCH,))
+    _clean_after_interruption(paths.dir, paths.frames_root, paths.blend, paths.blend_cache, prefixes=(_RENDER_SCRATCH,))
     # Frames fill a temporary that replaces frames_root only once complete; the job files are scratch.
     with (atomic_dir(paths.frames_root) as frames,
           tempfile.TemporaryDirectory(prefix=_RENDER_SCRATCH, suffix=".tmp", dir=paths.dir,
@@ -164,17 +149,17 @@ def encode_clip(paths: ClipPaths, cfg, clip: str) -> dict:
         raise EncodeError(f"clip '{clip}': {paths.frames_result} has no 'fps' (rendered by an older odah); "
                           f"remove {paths.frames_root} and render the frames again")
     frames, fps = int(result["frames"]), float(result["fps"])
-    _remove_stale_temporaries(paths.dir, *(paths.video(v) for v in VIEWS), *(paths.masks(v) for v in VIEWS),
-                             paths.render_info)
+    _clean_after_interruption(paths.dir, *(paths.video(v) for v in VIEWS), *(paths.masks(v) for v in VIEWS),
+                              paths.render_info)
     t0 = time.monotonic()
     jobs = []
     for v in VIEWS:
         jobs.append((paths.frames_dir(v), paths.video(v), cfg.render.crf, f"clip '{clip}' video_{v}"))
         jobs.append((paths.mask_frames_dir(v), paths.masks(v), cfg.render.mask_crf, f"clip '{clip}' masks_{v}"))
-    with contextlib.ExitStack() as stack:  # every video to a temporary; all renamed into place only at the end
-        for src, dst, crf, what in jobs:
-            encode_video(src, stack.enter_context(atomic_path(dst)), fps, frames, crf=crf,
-                         preset=cfg.render.preset, what=what)
+    # every video to a temporary; all renamed into place only at the end
+    with atomic_outputs(*(dst for _, dst, _, _ in jobs)) as tmps:
+        for (src, _, crf, what), tmp in zip(jobs, tmps):
+            encode_video(src, tmp, fps, frames, crf=crf, preset=cfg.render.preset, what=what)
     encode_s = time.monotonic() - t0
     info = {k: result.get(k) for k in ("engine", "blender", "gpu", "width", "height", "samples", "frames",
                                        "build_seconds", "bpy_seconds", "process_seconds", "camera_check_px",

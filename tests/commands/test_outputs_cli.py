@@ -112,7 +112,7 @@ def test_outputs_have_their_file_type_and_never_overwrite_an_input(inputs, capsy
 
 
 def test_outputs_appear_together_or_not_at_all(tmp_path):
-    from pipeline.commands import atomic_outputs
+    from pipeline.io_utils import atomic_outputs
 
     a, b = tmp_path / "a.mot", tmp_path / "sub" / "b.json"
     with pytest.raises(RuntimeError):
