@@ -490,7 +490,7 @@ def run_ik(cfg, scaled_osim: Path, trial, out_mot: Path, out_report: Path, trial
     Returns ``(Motion, report dict)``; writes the .mot (degrees) and the per-frame error report.
     """
 
-    from ..kinematics.mot import Motion, read_mot, rotational_mask, write_mot
+    from ..kinematics.mot import Motion, rotational_mask, write_mot
     from ..kinematics.osim import load_osim
 
     scaled_osim, out_mot, out_report = Path(scaled_osim), Path(out_mot), Path(out_report)
@@ -503,17 +503,12 @@ def run_ik(cfg, scaled_osim: Path, trial, out_mot: Path, out_report: Path, trial
             raise KinematicsError("OpenSim IK needs the trial as a .trc file")
         t0 = time.perf_counter()
         tasks = None if weights is None else {n: w for n, w in weights.items() if n in set(model.marker_names)}
-        res = run_ik_tool(scaled_osim, trial_path, out_mot, tasks=tasks)
+        res = run_ik_tool(scaled_osim, trial_path, out_mot, tasks=tasks, markers=trial)
         seconds = time.perf_counter() - t0
-        motion = read_mot(out_mot, model=model)
-        rmse = getattr(res, "marker_rmse", None)
-        mx = getattr(res, "marker_max", None)
-        n = motion.n_frames
         report = write_ik_report(out_report, backend="opensim", model=scaled_osim, markers=trial_path,
-                                 times=motion.times, rmse=np.full(n, np.nan) if rmse is None else rmse,
-                                 max_err=np.full(n, np.nan) if mx is None else mx, marker_names=trial.names,
-                                 seconds=seconds)
-        return motion, report
+                                 times=res.motion.times, rmse=res.marker_rmse, max_err=res.marker_max,
+                                 marker_names=trial.names, seconds=seconds)
+        return res.motion, report
     from ..kinematics.fk import Skeleton
     from ..kinematics.ik import solve_ik
 

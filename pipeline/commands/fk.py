@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..config.flags import int_range
 from . import check_outputs, require_file, set_from_flags
 
 HELP = "forward kinematics: a .mot on an OpenSim model -> markers, joint centres, body COMs per frame (.npz)"
@@ -97,17 +98,6 @@ def scaling_from_json(model, scales_json: str | Path | None, model_path: Path | 
     return table, np.stack([fitted.get(m.name, m.location) for m in model.markers])
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_argument(p)
     p.add_argument("--motion", metavar="A.mot", required=True, help="coordinates (.mot/.sto; degrees per inDegrees)")
@@ -116,7 +106,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                                           "when it has them) to apply to the model first")
     p.add_argument("--device", default=argparse.SUPPRESS, choices=("cpu", "cuda"),
                    help="torch device (default: config kinematics.ik.device = 'cpu')")
-    p.add_argument("--batch", type=positive_int, default=4096, metavar="FRAMES", help="frames per FK batch")
+    p.add_argument("--batch", type=int_range(1), default=4096, metavar="FRAMES", help="frames per FK batch")
 
 
 def run(args, cfg) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import inspect
 import shutil
 import tempfile
 from pathlib import Path
@@ -115,9 +114,7 @@ def _torch_scale(model_path: Path, markers, out: Path, scales_out: Path, *, mass
         kwargs["mass"] = mass
     if height:
         kwargs["height"] = height
-    if "device" in inspect.signature(scale_torch).parameters:
-        kwargs["device"] = device
-    res = scale_torch(model, data.positions, data.names, **kwargs)
+    res = scale_torch(model, data.positions, data.names, device=device, **kwargs)
     offsets = res.marker_offsets  # fitted, or placed on a known-pose static trial; else None
     with atomic_outputs(out, scales_out) as (tmp_osim, tmp_json):
         write_scaled_osim(model_path, res.scales, tmp_osim, marker_offsets=offsets, mass=mass or None)

@@ -358,12 +358,6 @@ class FunctionBank:
             return x[..., :0]
         return self._last(x, True, False)[0]
 
-    def derivatives(self, x: torch.Tensor) -> torch.Tensor:
-        """``(..., A)`` first derivatives of every function at ``x (..., A)``."""
-        if self.size == 0:
-            return x[..., :0]
-        return self._last(x, False, True)[1]
-
     def values_and_derivatives(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Both at once (one segment search)."""
         if self.size == 0:
