@@ -348,28 +348,42 @@ def known_pose_static(static, q: np.ndarray, names: list[str]) -> tuple[np.ndarr
     return xs, np.asarray(q, float).reshape(-1)
 
 
-def place_markers_known_pose(model, scales: dict, static, q: np.ndarray) -> tuple[dict, float]:
-    """Model marker locations that put every marker exactly on a static trial of known pose ``q``.
+def _static_fk(model, scales: dict, static, q: np.ndarray, offsets: dict | None = None):
+    """The model (scaled by ``scales``, markers at ``offsets``: {marker: unscaled body-frame
+    location}) posed at a static trial's known pose ``q``, beside the trial's averaged markers.
 
-    Returns {marker: (3,) location in its body frame, unscaled, as :func:`write_scaled_osim`'s
-    ``marker_offsets`` take them} and the RMS marker distance before placement (metres).
+    Returns (skeleton, (B, 3) scales tensor, the trial's model markers' names, their (M, 3)
+    averaged positions (NaN: missing), the FK output, the RMS model-to-trial distance in metres).
     """
     from ..kinematics.fk import Skeleton
     from .retarget import scales_tensor
 
     sk = Skeleton(model, dtype=torch.float64)
     S = scales_tensor(sk, scales)
+    loc = None
+    if offsets:
+        loc = sk.marker_locations.clone()
+        for n, v in offsets.items():
+            loc[sk.marker_names.index(n)] = torch.as_tensor(np.asarray(v, float))
     names = [n for n in static.names if n in set(sk.marker_names)]
     x = np.nanmean(static.subset(names).positions, axis=0)  # (M, 3) the still frames averaged
-    ok = np.isfinite(x).all(1)
-    idx = [sk.marker_names.index(n) for n in names]
     with torch.no_grad():
-        fk = sk(torch.as_tensor(np.asarray(q, float).reshape(1, -1)), scales=S[None])
-    before = float(np.sqrt(np.mean(np.sum((x[ok] - fk.markers[0, idx].numpy()[ok]) ** 2, axis=1))))
+        fk = sk(torch.as_tensor(np.asarray(q, float).reshape(1, -1)), scales=S[None], marker_offsets=loc)
+    d = np.linalg.norm(fk.markers[0, [sk.marker_names.index(n) for n in names]].numpy() - x, axis=1)
+    return sk, S, names, x, fk, float(np.sqrt(np.nanmean(d ** 2)))
+
+
+def place_markers_known_pose(model, scales: dict, static, q: np.ndarray) -> tuple[dict, float]:
+    """Model marker locations that put every marker exactly on a static trial of known pose ``q``.
+
+    Returns {marker: (3,) location in its body frame, unscaled, as :func:`write_scaled_osim`'s
+    ``marker_offsets`` take them} and the RMS marker distance before placement (metres).
+    """
+    sk, S, names, x, fk, before = _static_fk(model, scales, static, q)
     bidx = {b: i for i, b in enumerate(sk.body_names)}
     out = {}
-    for n, xm, good in zip(names, x, ok):
-        if not good:
+    for n, xm in zip(names, x):
+        if not np.isfinite(xm).all():
             continue
         k = bidx[model.markers[sk.marker_names.index(n)].body]
         R, o = fk.body_rotations[0, k].numpy(), fk.body_origins[0, k].numpy()
@@ -380,20 +394,7 @@ def place_markers_known_pose(model, scales: dict, static, q: np.ndarray) -> tupl
 def static_marker_rms(model, scales: dict, offsets: dict, static, q: np.ndarray) -> float:
     """RMS distance (metres) between a static trial of known pose ``q`` and the model's markers
     (scaled by ``scales``, at ``offsets``: {marker: unscaled body-frame location}) in that pose."""
-    from ..kinematics.fk import Skeleton
-    from .retarget import scales_tensor
-
-    sk = Skeleton(model, dtype=torch.float64)
-    loc = sk.marker_locations.clone()
-    for n, v in offsets.items():
-        loc[sk.marker_names.index(n)] = torch.as_tensor(np.asarray(v, float))
-    names = [n for n in static.names if n in set(sk.marker_names)]
-    x = np.nanmean(static.subset(names).positions, axis=0)
-    with torch.no_grad():
-        fk = sk(torch.as_tensor(np.asarray(q, float).reshape(1, -1)), scales=scales_tensor(sk, scales)[None],
-                marker_offsets=loc)
-    d = np.linalg.norm(fk.markers[0, [sk.marker_names.index(n) for n in names]].numpy() - x, axis=1)
-    return float(np.sqrt(np.nanmean(d ** 2)))
+    return _static_fk(model, scales, static, q, offsets)[-1]
 
 
 def scale_subject(cfg, trial, out_osim: Path, out_scales: Path, out_report: Path, *, mass: float | None,
