@@ -24,7 +24,7 @@ import numpy as np
 from .config import config_to_dict
 from .errors import ConfigError, TaskError
 from .io_utils import atomic_write_text
-from .layout import VIEWS, Layout
+from .layout import Layout
 
 SPLITS = ("train", "val", "test")
 _SAMPLED_KINDS = ("library", "anny_walk", "opensim")
@@ -181,8 +181,7 @@ def check_same_config(cfg, root: str | Path) -> None:
 def clip_files(layout: Layout, cid: str) -> dict[str, Path]:
     """Every file of the dataset contract for one clip."""
     c = layout.clip(cid)
-    files = {f"video_{v}": c.video(v) for v in VIEWS}
-    files.update({f"masks_{v}": c.masks(v) for v in VIEWS})
+    files = dict(c.videos)
     files.update(cameras=c.cameras, kinematics=c.kinematics, scales=c.scales, keypoints3d=c.keypoints3d,
                  keypoints2d=c.keypoints2d, scene=c.scene)
     return files

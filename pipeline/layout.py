@@ -130,6 +130,11 @@ class ClipPaths:
     def masks(self, view: str) -> Path:
         return self.dir / f"masks_{check_view(view)}.mp4"
 
+    @property
+    def videos(self) -> dict[str, Path]:
+        """The clip's four videos by name: video_front, video_side, masks_front, masks_side."""
+        return {**{f"video_{v}": self.video(v) for v in VIEWS}, **{f"masks_{v}": self.masks(v) for v in VIEWS}}
+
     def frames_dir(self, view: str) -> Path:
         """Scratch folder of rendered PNG frames before encoding."""
         return self.dir / "frames" / check_view(view)

@@ -149,8 +149,7 @@ def encode_clip(paths: ClipPaths, cfg, clip: str) -> dict:
         raise EncodeError(f"clip '{clip}': {paths.frames_result} has no 'fps' (rendered by an older odah); "
                           f"remove {paths.frames_root} and render the frames again")
     frames, fps = int(result["frames"]), float(result["fps"])
-    _clean_after_interruption(paths.dir, *(paths.video(v) for v in VIEWS), *(paths.masks(v) for v in VIEWS),
-                              paths.render_info)
+    _clean_after_interruption(paths.dir, *paths.videos.values(), paths.render_info)
     t0 = time.monotonic()
     jobs = []
     for v in VIEWS:

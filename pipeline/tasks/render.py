@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import luigi
 
-from ..layout import VIEWS
 from .scene import ClipTaskBase, SceneTask
 
 
@@ -49,8 +48,7 @@ class EncodeTask(_Outputs):
 
     def output(self):
         p = self.paths
-        return [luigi.LocalTarget(str(x)) for x in (*(p.video(v) for v in VIEWS), *(p.masks(v) for v in VIEWS),
-                                                    p.render_info)]
+        return [luigi.LocalTarget(str(x)) for x in (*p.videos.values(), p.render_info)]
 
     def run(self):
         from ..render.clip import encode_clip
