@@ -17,7 +17,7 @@ from ..dataset import Unit, build_manifest, check_same_config, check_unit_ids, p
 from ..errors import OdahError, TaskError
 from ..layout import Layout
 from ..log import get_logger, plural
-from .failures import build_kwargs
+from .failures import build_kwargs, collect_failures
 from .motion import Stage1Task
 from .render import ClipTask
 from .scene import ClipTaskBase
@@ -65,12 +65,8 @@ def build_dataset(cfg, root=None, *, workers: int | None = None, scheduler: str 
     save_config(cfg, Layout(root).config)
     text = config_to_yaml(cfg)
     tasks = [clip_task(root, u, text) for u in units]
-    failed: list = []
     done: list[str] = []
     t0 = time.monotonic()
-
-    def _failure(task, exc):
-        failed.append((task, exc))
 
     def _success(task):
         if isinstance(task, ClipTask):
@@ -82,17 +78,14 @@ def build_dataset(cfg, root=None, *, workers: int | None = None, scheduler: str 
     kw = build_kwargs(workers or cfg.dataset.workers, cfg.dataset.scheduler if scheduler is None else scheduler)
     log.info("dataset: %s of %s under %s", plural(len(units), "clip"), plural(len({u.subject for u in units}), "subject"),
              root)
-    handlers = [(Stage1Task, luigi.Event.FAILURE, _failure), (ClipTaskBase, luigi.Event.FAILURE, _failure),
-                (ClipTask, luigi.Event.SUCCESS, _success)]
-    for cls, event, fn in handlers:
-        cls.event_handler(event)(fn)
+    ClipTask.event_handler(luigi.Event.SUCCESS)(_success)
     try:
-        luigi.build(tasks, **kw)
+        with collect_failures(Stage1Task, ClipTaskBase) as failed:
+            luigi.build(tasks, **kw)
     except Exception as exc:  # noqa: BLE001 - a scheduler/connection problem of the whole run
         raise TaskError(f"dataset run under {root} failed to run: {type(exc).__name__}: {exc}") from exc
     finally:
-        for cls, event, fn in handlers:
-            cls.remove_event_handler(event, fn)
+        ClipTask.remove_event_handler(luigi.Event.SUCCESS, _success)
     unit_failures = _unit_failures(units, failed)
     manifest = build_manifest(cfg, root, units, unit_failures)
     path = write_manifest(manifest, root)

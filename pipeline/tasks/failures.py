@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import traceback
-from typing import Callable
+from typing import Callable, Iterator
 
 import luigi
 
@@ -38,6 +39,24 @@ def record_failures(task_cls: type[luigi.Task], describe: Callable[[luigi.Task],
                 fh.write(json.dumps(line) + "\n")
         except Exception:  # noqa: BLE001 - never mask the real failure
             pass
+
+
+@contextlib.contextmanager
+def collect_failures(*task_classes: type[luigi.Task]) -> Iterator[list[tuple[luigi.Task, BaseException]]]:
+    """A list that gathers (task, exception) for every failure of ``task_classes`` tasks while the
+    block runs (``luigi.build`` reports failures through events, not its return value)."""
+    failed: list[tuple[luigi.Task, BaseException]] = []
+
+    def _failure(task, exc):
+        failed.append((task, exc))
+
+    for cls in task_classes:
+        cls.event_handler(luigi.Event.FAILURE)(_failure)
+    try:
+        yield failed
+    finally:
+        for cls in task_classes:
+            cls.remove_event_handler(luigi.Event.FAILURE, _failure)
 
 
 def build_kwargs(workers: int = 1, scheduler: str = "") -> dict:

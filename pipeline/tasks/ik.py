@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import luigi
 
-from .failures import build_kwargs
+from .failures import build_kwargs, collect_failures
 from .markers import MarkersTask
 from .motion import Stage1Task
 
@@ -94,17 +94,8 @@ def run_stage1(root, subject: str, motion: str, source: str, cfg, workers: int =
     parse_source(source)  # a clear error now rather than a scheduling failure inside luigi
     task = (BodyMeshTask if body_mesh else IKTask)(root=str(root), subject=subject, motion=motion, source=source,
                                                    config=config_to_yaml(cfg))
-    kw = build_kwargs(workers, scheduler)
-    failures: list = []
-
-    @Stage1Task.event_handler(luigi.Event.FAILURE)
-    def _failed(t, exc):  # keep the first error to re-raise it with its message
-        failures.append((t, exc))
-
-    try:
-        ok = bool(luigi.build([task], **kw))
-    finally:
-        Stage1Task.remove_event_handler(luigi.Event.FAILURE, _failed)
+    with collect_failures(Stage1Task) as failures:  # the first error is re-raised with its message
+        ok = bool(luigi.build([task], **build_kwargs(workers, scheduler)))
     if failures:
         from ..errors import OdahError, TaskError
 
