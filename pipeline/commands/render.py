@@ -88,10 +88,13 @@ def run(args, cfg) -> int:
         from ..render.clip import check_inputs
         from ..scene.sampling import sample_scene
 
-        check_inputs(sample_scene(mesh, cfg, args.clip), mesh, cfg.render)
+        spec = sample_scene(mesh, cfg, args.clip)
+        check_inputs(spec, mesh, cfg.render)
         mesh_path, kp_path = (_save_mannequin(cfg, args.clip, mesh, kp, names) if args.mannequin
                               else (args.mesh, args.keypoints))
         save_config(cfg, paths.config)  # provenance (the tasks take the same text)
+        if not paths.scene.exists():  # SceneTask would sample the same seeded spec again
+            spec.save(paths.scene)
         return _run_tasks(args, cfg, config_to_yaml(cfg), mesh_path, kp_path)
 
     from ..render.clip import render_clip
