@@ -341,6 +341,14 @@ def _mass_height(cfg, body_params: dict, info: dict) -> tuple[float | None, floa
     return (float(mass) if mass else None), (float(height) if height else None)
 
 
+def static_pose_q(path, model) -> np.ndarray:
+    """A static trial's known pose from its .mot (``odah markers`` writes it): (C,) every
+    coordinate of ``model`` in model order (rad / m), the first frame."""
+    from ..kinematics.mot import read_mot
+
+    return read_mot(path, model=model).reorder(model.coordinate_names).values[0]
+
+
 def known_pose_static(static, q: np.ndarray, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """``scale_torch``'s ``static``: a still trial's markers (MarkerData) averaged over its frames,
     (M, 3) metres in the order of ``names`` (NaN: not in it), and its known pose ``q`` as (C,)."""

@@ -95,8 +95,7 @@ def _torch_scale(model_path: Path, markers, out: Path, scales_out: Path, *, mass
     still trial in that pose), on ``trial``'s frames with the markers placed on ``markers`` (stage 1's way)."""
     import numpy as np
 
-    from ..body.stage1 import known_pose_static
-    from ..kinematics.mot import read_mot
+    from ..body.stage1 import known_pose_static, static_pose_q
     from ..kinematics.osim import load_osim
     from ..kinematics.osim_writer import write_scaled_osim, write_scales_json
     from ..kinematics.scaling import scale_torch
@@ -107,8 +106,7 @@ def _torch_scale(model_path: Path, markers, out: Path, scales_out: Path, *, mass
     data = markers
     if static_pose is not None:
         _check_markers(trial, model)
-        q = read_mot(static_pose, model=model).reorder(model.coordinate_names).values[0]
-        kwargs["static"] = known_pose_static(markers, q, trial.names)
+        kwargs["static"] = known_pose_static(markers, static_pose_q(static_pose, model), trial.names)
         data = trial
     if mass:
         kwargs["mass"] = mass
@@ -164,16 +162,17 @@ def run(args, cfg) -> int:
     from ..log import get_logger
 
     log = get_logger("scale")
-    if getattr(args, "height", None):  # before the config's range check: says what unit 178 or 1780 looks like
-        check_height(args.height, "--height")
+    # once, before the config's range check, which would not say what unit 178 or 1780 looks like
+    given = getattr(args, "height", None)
+    height = cfg.kinematics.scale.height if given is None else given
+    if height:  # 0: unknown
+        check_height(height, "kinematics.scale.height" if given is None else "--height")
     flags = {f"--{key.replace('_', '-')}": (f"kinematics.scale.{key}", getattr(args, key, None))
              for key in ("backend", "mass", "height", "frames", "fit_marker_offsets")}
     flags["--device"] = ("kinematics.ik.device", getattr(args, "device", None))
     cfg = set_from_flags(cfg, flags)
     scfg = cfg.kinematics.scale
     backend, mass, height = scfg.backend, scfg.mass, scfg.height
-    if height:  # 0: unknown
-        check_height(height, "kinematics.scale.height")
     out = Path(args.out)
     scales_out = Path(args.scales_out) if args.scales_out else out.with_name("scales.json")
     check_outputs(KinematicsError, {"--out": (out, (".osim",)), "--scales-out": (scales_out, (".json",))},

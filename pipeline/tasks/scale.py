@@ -29,7 +29,7 @@ class ScaleTask(Stage1Task):
 
         import numpy as np
 
-        from ..body.stage1 import _mass_height, marker_weights, model_path, scale_subject
+        from ..body.stage1 import _mass_height, marker_weights, model_path, scale_subject, static_pose_q
         from ..config import save_config
         from ..io_utils import atomic_path, atomic_write_text
         from ..kinematics.osim import load_osim
@@ -59,10 +59,7 @@ class ScaleTask(Stage1Task):
         static = read_trc(inp["static"].path) if "static" in inp else None
         static_q = None
         if static is not None:
-            from ..kinematics.mot import read_mot
-
-            model = load_osim(model_path(cfg))
-            static_q = read_mot(inp["static_pose"].path, model=model).reorder(model.coordinate_names).values[0]
+            static_q = static_pose_q(inp["static_pose"].path, load_osim(model_path(cfg)))
         scale_subject(cfg, motion, out["osim"].path, out["scales"].path, out["report"].path, mass=mass, height=height,
                       trial_path=inp["markers"].path, static=static,
                       static_path=inp["static"].path if static is not None else None, static_q=static_q,
